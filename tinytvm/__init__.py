@@ -1,0 +1,24 @@
+"""tinytvm: a TinyML compiler extension for Apache TVM.
+
+Int8 neural networks (TFLite, ONNX, TVM Relax) -> integer-only Relax -> self-contained
+C for Cortex-M microcontrollers.
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    ModelFormatError,
+    QuantizationError,
+    ResourceLimitError,
+    TinyTVMError,
+    UnsupportedOperatorError,
+)
+from .frontend.tflite import from_tflite
+from .reference import reference_run
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "from_tflite", "reference_run", "TinyTVMError", "ModelFormatError", "QuantizationError",
+    "ResourceLimitError", "UnsupportedOperatorError",
+]

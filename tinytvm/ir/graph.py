@@ -1,0 +1,78 @@
+"""Read-only views of an integer-only Relax module: its layers in execution order."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import tvm
+from tvm import relax
+
+from ..errors import TinyTVMError
+from .op import OpRecord, decode, kernel_name
+
+
+def tensor_shape(ty: relax.TensorType) -> tuple[int, ...]:
+    if ty.shape is None:
+        raise TinyTVMError(f"tensor type {ty} has no static shape; tinytvm needs static shapes")
+    return tuple(int(d) for d in ty.shape)
+
+
+def main_function(mod: tvm.IRModule, name: str = "main") -> relax.Function:
+    if not isinstance(mod, tvm.IRModule):
+        raise TinyTVMError(f"expected a tvm.IRModule, got {type(mod).__name__}")
+    names = [gv.name_hint for gv in mod.functions]
+    if name not in names:
+        raise TinyTVMError(f"the module has no function '{name}' (it has: {', '.join(names)})")
+    func = mod[name]
+    if not isinstance(func, relax.Function):
+        raise TinyTVMError(f"'{name}' is not a Relax function")
+    return func
+
+
+@dataclasses.dataclass(frozen=True)
+class Layer:
+    """One integer operator application: ``var = record(operands)``."""
+
+    var: relax.Var
+    record: OpRecord
+    call: relax.Call
+
+    @property
+    def kernel(self) -> str:
+        return self.record.KERNEL
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        return tensor_shape(self.call.ty)
+
+    @property
+    def in_shapes(self) -> list[tuple[int, ...]]:
+        return [tensor_shape(arg.ty) for arg in self.call.args]
+
+    @property
+    def activation_inputs(self) -> list[relax.Var]:
+        return [arg for arg in self.call.args if isinstance(arg, relax.Var)]
+
+    @property
+    def macs(self) -> int:
+        return self.record.macs(self.in_shapes, self.out_shape)
+
+    @property
+    def output_bytes(self) -> int:
+        return math.prod(self.out_shape) * np.dtype(self.call.ty.dtype).itemsize
+
+    @property
+    def weight_bytes(self) -> int:
+        return sum(arg.value.numpy().nbytes for arg in self.call.args if isinstance(arg, tvm.ir.Constant))
+
+
+def layers(mod: tvm.IRModule, function: str = "main") -> list[Layer]:
+    """The tinytvm operator bindings of ``function``, in program order."""
+    result = []
+    for block in main_function(mod, function).body.blocks:
+        for binding in block.bindings:
+            if kernel_name(binding.value) is not None:
+                result.append(Layer(binding.var, decode(binding.value), binding.value))
+    return result

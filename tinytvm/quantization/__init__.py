@@ -1,0 +1,1 @@
+"""Quantization: TFLM-exact fixed-point arithmetic and parameter derivation."""

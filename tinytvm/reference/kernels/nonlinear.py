@@ -1,0 +1,1 @@
+"""Softmax, logistic, mean, nearest resize and boundary (de)quantization (in progress)."""
