@@ -19,6 +19,10 @@ def tensor_shape(ty: relax.TensorType) -> tuple[int, ...]:
     return tuple(int(d) for d in ty.shape)
 
 
+def tensor_dtype(ty: relax.TensorType) -> str:
+    return str(ty.dtype)
+
+
 def main_function(mod: tvm.IRModule, name: str = "main") -> relax.Function:
     if not isinstance(mod, tvm.IRModule):
         raise TinyTVMError(f"expected a tvm.IRModule, got {type(mod).__name__}")
@@ -61,7 +65,7 @@ class Layer:
 
     @property
     def output_bytes(self) -> int:
-        return math.prod(self.out_shape) * np.dtype(self.call.ty.dtype).itemsize
+        return math.prod(self.out_shape) * np.dtype(tensor_dtype(self.call.ty)).itemsize
 
     @property
     def weight_bytes(self) -> int:

@@ -13,7 +13,7 @@ import tvm
 from tvm import relax
 
 from ..errors import TinyTVMError
-from ..ir.graph import main_function, tensor_shape
+from ..ir.graph import main_function, tensor_dtype, tensor_shape
 from ..ir.op import decode, kernel_name
 from .kernels import load_all
 
@@ -56,7 +56,7 @@ def _check_inputs(func: relax.Function, inputs) -> list[np.ndarray]:
     checked = []
     for param, array in zip(func.params, inputs):
         array = np.asarray(array)
-        shape, dtype = tensor_shape(param.ty), param.ty.dtype
+        shape, dtype = tensor_shape(param.ty), tensor_dtype(param.ty)
         if array.shape != shape or str(array.dtype) != dtype:
             raise TinyTVMError(f"input '{param.name}' must be a {dtype} array of shape {shape}, "
                                f"got {array.dtype} {array.shape}")
@@ -80,8 +80,8 @@ def _evaluate(expr: relax.Expr, env: dict, kernels: dict[str, Callable]):
                            "(import with tinytvm.from_tflite / from_onnx / quantize first)")
     operands = [_evaluate(arg, env, kernels) for arg in expr.args]
     out_shape = tensor_shape(expr.ty)
-    result = kernels[name](decode(expr), operands, out_shape, expr.ty.dtype)
-    _check_result(name, result, out_shape, expr.ty.dtype)
+    result = kernels[name](decode(expr), operands, out_shape, tensor_dtype(expr.ty))
+    _check_result(name, result, out_shape, tensor_dtype(expr.ty))
     return result
 
 

@@ -40,6 +40,7 @@ def import_tflite(source, name: str = "main") -> ImportResult:
     graph = read_graph(load_bytes(source))
     _reject_float_graph(graph)
     converters = load_all()
+    _reject_unsupported(graph, converters)
     builder = relax.BlockBuilder()
     ctx = ImportContext(graph, builder)
     params = []
@@ -55,11 +56,7 @@ def import_tflite(source, name: str = "main") -> ImportResult:
     with builder.function(name, params):
         with builder.dataflow():
             for op in graph.operators:
-                converter = converters.get(op.name)
-                if converter is None:
-                    raise UnsupportedOperatorError(op.name, op.index, "this operator is not supported",
-                                                   supported=list(converters))
-                _convert(converter, ctx, op)
+                _convert(converters[op.name], ctx, op)
             outputs = [builder.emit_output(ctx.value(graph.tensors[i])) for i in graph.outputs]
         result = outputs[0] if len(outputs) == 1 else relax.Tuple(outputs)
         builder.emit_func_output(result)
@@ -93,6 +90,13 @@ def _reject_float_graph(graph: Graph) -> None:
                     "full-integer post-training quantization (inference_input/output_type int8 or float with "
                     "QUANTIZE/DEQUANTIZE at the boundary), or use tinytvm.from_onnx/tinytvm.quantize with "
                     "calibration data")
+
+
+def _reject_unsupported(graph: Graph, converters: dict) -> None:
+    for op in graph.operators:
+        if op.name not in converters:
+            raise UnsupportedOperatorError(op.name, op.index, "this operator is not supported",
+                                           supported=list(converters))
 
 
 def _has_int8_weights(graph: Graph, op) -> bool:
