@@ -36,9 +36,13 @@ def per_channel_multipliers(
 
 
 def per_tensor_fc_multiplier(input_scale: float, weight_scale: float, output_scale: float) -> tuple[int, int]:
-    """``GetQuantizedConvolutionMultipler``: the scale product is taken in float32 first."""
-    product = float(f32(input_scale) * f32(weight_scale))
-    return quantize_multiplier(product / float(f32(output_scale)))
+    """TFLM FULLY_CONNECTED with one weight scale: double(in) * double(w) / double(out).
+
+    (TFLite's older ``GetQuantizedConvolutionMultipler`` multiplied in float32 first; the
+    TFLM this project matches computes in double, verified against the oracle.)
+    """
+    real = float(f32(input_scale)) * float(f32(weight_scale)) / float(f32(output_scale))
+    return quantize_multiplier(real)
 
 
 def add_params(lhs_scale: float, rhs_scale: float, output_scale: float, left_shift: int = 20) -> dict:

@@ -1,0 +1,1 @@
+"""Microcontroller targets, boards, runners and project generators."""

@@ -1,0 +1,336 @@
+"""Helpers shared by the Q/DQ lowering passes (not a pass itself).
+
+The passes work on Relax functions in "QDQ form": float operators whose activation
+operands are ``relax.dequantize`` of int8 values and whose results feed
+``relax.quantize``. This module reads that form: operator names, constant
+sub-expressions evaluated with numpy, per-tensor quantization parameters, fused
+activations, use counts, and a driver that runs a ``PyExprMutator`` over every
+Relax function of a module and drops the bindings the rewrite left unused.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+import tvm
+import tvm_ffi
+from tvm import relax
+
+from ..ir.op import OpRecord, is_tinytvm_op, kernel_name
+from ..quantization.calibrate import QParams, asymmetric_params
+from ..quantization.fixed_point import round_half_away
+from ..quantization.params import ACTIVATIONS, activation_range
+
+INT8_MIN, INT8_MAX = -128, 127
+
+Lookup = Callable[[relax.Var], Optional[relax.Expr]]
+
+#: Shape-only operators: they copy values, so constants and per-tensor quantization pass through.
+SHAPE_OPS = ("relax.reshape", "relax.permute_dims", "relax.expand_dims", "relax.squeeze", "relax.flatten")
+#: Operators that are a fused activation (clamp) when they follow a layer.
+ACTIVATION_OPS = ("relax.nn.relu", "relax.nn.relu6", "relax.clip")
+
+
+# -- expressions ------------------------------------------------------------------------------
+def op_name(expr) -> str | None:
+    """``"relax.add"`` for a call to a Relax operator, else None."""
+    if isinstance(expr, relax.Call) and isinstance(expr.op, tvm.ir.Op):
+        return expr.op.name
+    return None
+
+
+def is_op(expr, *names: str) -> bool:
+    return op_name(expr) in names
+
+
+def resolve(expr, lookup: Lookup):
+    """The value bound to ``expr`` if it is a variable bound in the function (followed through aliases)."""
+    seen = 0
+    while isinstance(expr, relax.Var) and seen < 64:
+        value = lookup(expr)
+        if value is None:
+            return expr
+        expr = value
+        seen += 1
+    return expr
+
+
+def shape_of(expr) -> tuple[int, ...] | None:
+    ty = getattr(expr, "ty", None)
+    if not isinstance(ty, relax.TensorType) or ty.shape is None:
+        return None
+    try:
+        return tuple(int(d) for d in ty.shape)
+    except (TypeError, ValueError):
+        return None
+
+
+def dtype_of(expr) -> str | None:
+    ty = getattr(expr, "ty", None)
+    return str(ty.dtype) if isinstance(ty, relax.TensorType) else None
+
+
+def tensor_type(shape, dtype: str = "int8") -> relax.TensorType:
+    return relax.TensorType(tuple(int(d) for d in shape), dtype)
+
+
+def prim_value(expr) -> float | None:
+    """The number held by a PrimValue / IntImm / FloatImm argument."""
+    if isinstance(expr, relax.PrimValue):
+        expr = expr.value
+    value = getattr(expr, "value", None)
+    if isinstance(value, (int, float)):
+        return float(value)
+    return None
+
+
+def int_list(values) -> list[int]:
+    return [int(v) for v in values]
+
+
+# -- constants --------------------------------------------------------------------------------
+def const_eval(expr, lookup: Lookup, depth: int = 0) -> np.ndarray | None:
+    """The numpy value of ``expr`` if it is computed from constants by shape ops, ``astype``,
+    ``dequantize`` and element-wise arithmetic only; None otherwise."""
+    if depth > 64:
+        return None
+    expr = resolve(expr, lookup)
+    if isinstance(expr, tvm.ir.Constant):
+        return expr.value.numpy()
+    if isinstance(expr, relax.PrimValue):
+        value = prim_value(expr)
+        return None if value is None else np.array(value)
+    name = op_name(expr)
+    if name is None:
+        return None
+    if name in SHAPE_OPS:
+        value = const_eval(expr.args[0], lookup, depth + 1)
+        if value is None:
+            return None
+        if name == "relax.permute_dims":
+            axes = expr.attrs.axes
+            return np.transpose(value, None if axes is None else int_list(axes))
+        shape = shape_of(expr)
+        return None if shape is None else value.reshape(shape)
+    if name == "relax.astype":
+        value = const_eval(expr.args[0], lookup, depth + 1)
+        return None if value is None else value.astype(str(expr.attrs.dtype))
+    if name == "relax.dequantize":
+        q = quantized_const(expr, lookup, depth + 1)
+        return None if q is None else q.dequantized()
+    if name == "relax.negative":
+        value = const_eval(expr.args[0], lookup, depth + 1)
+        return None if value is None else -value
+    if name in ("relax.add", "relax.subtract", "relax.multiply", "relax.divide"):
+        lhs = const_eval(expr.args[0], lookup, depth + 1)
+        rhs = const_eval(expr.args[1], lookup, depth + 1)
+        if lhs is None or rhs is None:
+            return None
+        function = {"relax.add": np.add, "relax.subtract": np.subtract,
+                    "relax.multiply": np.multiply, "relax.divide": np.divide}[name]
+        return function(lhs, rhs).astype(dtype_of(expr) or lhs.dtype)
+    return None
+
+
+@dataclass
+class QuantizedConst:
+    """A constant in quantized form; ``scale`` and ``zero_point`` are broadcast to ``values``' shape."""
+
+    values: np.ndarray  # integers (int64)
+    scale: np.ndarray  # float32
+    zero_point: np.ndarray  # int64
+    storage: str  # dtype the integers were stored in (int8, uint8, int32)
+
+    def dequantized(self) -> np.ndarray:
+        return ((self.values - self.zero_point).astype(np.float64) * self.scale.astype(np.float64)).astype(np.float32)
+
+    def along(self, axis: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(scale[c], zero_point[c]) if the parameters vary along ``axis`` only, else None."""
+        axis = axis % max(self.values.ndim, 1)
+        if self.values.ndim == 0:
+            return self.scale.reshape(1), self.zero_point.reshape(1)
+        moved_s = np.moveaxis(self.scale, axis, 0).reshape(self.values.shape[axis], -1)
+        moved_z = np.moveaxis(self.zero_point, axis, 0).reshape(self.values.shape[axis], -1)
+        if moved_s.shape[1] and not ((moved_s == moved_s[:, :1]).all() and (moved_z == moved_z[:, :1]).all()):
+            return None
+        if moved_s.shape[1] == 0:
+            return None
+        return moved_s[:, 0].copy(), moved_z[:, 0].copy()
+
+    def transform(self, function: Callable[[np.ndarray], np.ndarray]) -> "QuantizedConst":
+        return QuantizedConst(function(self.values), function(self.scale), function(self.zero_point), self.storage)
+
+
+def quantized_const(expr, lookup: Lookup, depth: int = 0) -> QuantizedConst | None:
+    """A constant ``dequantize`` (possibly followed by shape ops) in quantized form, else None."""
+    if depth > 64:
+        return None
+    expr = resolve(expr, lookup)
+    name = op_name(expr)
+    if name == "relax.dequantize":
+        values = const_eval(expr.args[0], lookup, depth + 1)
+        scale = const_eval(expr.args[1], lookup, depth + 1)
+        zero_point = const_eval(expr.args[2], lookup, depth + 1)
+        if values is None or scale is None or zero_point is None or values.dtype.kind not in "iu":
+            return None
+        storage = str(values.dtype)
+        values = values.astype(np.int64)
+        shape = values.shape
+        scale = np.asarray(scale, dtype=np.float32)
+        zero_point = np.asarray(zero_point).astype(np.int64)
+        if scale.size > 1 or zero_point.size > 1:
+            axis = int(expr.attrs.axis) % max(len(shape), 1)
+            view = [1] * len(shape)
+            view[axis] = shape[axis]
+            scale = scale.reshape(view) if scale.size > 1 else scale.reshape(())
+            zero_point = zero_point.reshape(view) if zero_point.size > 1 else zero_point.reshape(())
+        else:
+            scale, zero_point = scale.reshape(()), zero_point.reshape(())
+        return QuantizedConst(values, np.broadcast_to(scale, shape).copy(),
+                              np.broadcast_to(zero_point, shape).copy(), storage)
+    if name in SHAPE_OPS:
+        inner = quantized_const(expr.args[0], lookup, depth + 1)
+        if inner is None:
+            return None
+        if name == "relax.permute_dims":
+            axes = expr.attrs.axes
+            return inner.transform(lambda a: np.transpose(a, None if axes is None else int_list(axes)))
+        shape = shape_of(expr)
+        return None if shape is None else inner.transform(lambda a: a.reshape(shape))
+    return None
+
+
+# -- quantization parameters of activations -----------------------------------------------------
+def _scalar_params(scale_expr, zp_expr, lookup: Lookup) -> QParams | None:
+    scale = const_eval(scale_expr, lookup)
+    zero_point = const_eval(zp_expr, lookup)
+    if scale is None or zero_point is None or scale.size != 1 or zero_point.size != 1:
+        return None
+    return QParams(float(np.float32(scale.reshape(-1)[0])), int(zero_point.reshape(-1)[0]))
+
+
+def dequantize_source(expr, lookup: Lookup, dtypes=("int8",)) -> tuple[relax.Expr, QParams] | None:
+    """``(q, params)`` if ``expr`` is ``dequantize(q)`` with per-tensor parameters and q of ``dtypes``."""
+    call = resolve(expr, lookup)
+    if not is_op(call, "relax.dequantize"):
+        return None
+    params = _scalar_params(call.args[1], call.args[2], lookup)
+    if params is None or dtype_of(call.args[0]) not in dtypes:
+        return None
+    return call.args[0], params
+
+
+def quantize_params(call: relax.Call, lookup: Lookup, dtypes=("int8",)) -> QParams | None:
+    """Per-tensor parameters of a ``relax.quantize`` call to one of ``dtypes``, else None."""
+    if not is_op(call, "relax.quantize") or str(call.attrs.out_dtype) not in dtypes:
+        return None
+    return _scalar_params(call.args[1], call.args[2], lookup)
+
+
+def quantize_float_const(values: np.ndarray) -> tuple[np.ndarray, QParams]:
+    """A float constant operand quantized per tensor with TFLite's asymmetric int8 nudging."""
+    params = asymmetric_params(float(np.min(values)) if values.size else 0.0,
+                               float(np.max(values)) if values.size else 0.0)
+    q = np.clip(np.vectorize(round_half_away, otypes=[np.float64])(
+        values.astype(np.float32) / np.float32(params.scale)) + params.zero_point, INT8_MIN, INT8_MAX)
+    return q.astype(np.int8), params
+
+
+# -- fused activations --------------------------------------------------------------------------
+def activation_bounds(call) -> tuple[float, float] | None:
+    """The float clamp range of a relu / relu6 / clip call, else None."""
+    name = op_name(call)
+    if name == "relax.nn.relu":
+        return 0.0, math.inf
+    if name == "relax.nn.relu6":
+        return 0.0, 6.0
+    if name == "relax.clip":
+        lo, hi = prim_value(call.args[1]), prim_value(call.args[2])
+        if lo is None or hi is None:
+            return None
+        return lo, hi
+    return None
+
+
+def split_activation(expr, lookup: Lookup) -> tuple[relax.Expr, tuple[float, float] | None]:
+    """``(inner, bounds)`` for ``act(inner)``; ``(expr, None)`` when there is no activation."""
+    call = resolve(expr, lookup)
+    bounds = activation_bounds(call)
+    if bounds is None:
+        return expr, None
+    return call.args[0], bounds
+
+
+def activation_name(bounds: tuple[float, float] | None) -> str | None:
+    if bounds is None:
+        return "NONE"
+    return {(0.0, math.inf): "RELU", (0.0, 6.0): "RELU6", (-1.0, 1.0): "RELU_N1_TO_1"}.get(tuple(bounds))
+
+
+def act_range(bounds: tuple[float, float] | None, params: QParams) -> tuple[int, int]:
+    """int8 clamp of a fused activation, computed like TFLite's ``CalculateActivationRangeQuantized``."""
+    name = activation_name(bounds)
+    if name in ACTIVATIONS:
+        return activation_range(name, params.scale, params.zero_point)
+    lo, hi = bounds
+    act_min = INT8_MIN if lo == -math.inf else max(INT8_MIN, params.quantize(lo))
+    act_max = INT8_MAX if hi == math.inf else min(INT8_MAX, params.quantize(hi))
+    return act_min, act_max
+
+
+# -- tinytvm records --------------------------------------------------------------------------
+def emit_record(builder: relax.BlockBuilder, record: OpRecord, operands, shape, name: str = "") -> relax.Var:
+    """Emit ``record(operands)`` with an int8 result of ``shape``."""
+    return builder.emit(record.call(list(operands), tensor_type(shape)), name_hint=name)
+
+
+def int_const(values, dtype: str) -> relax.Expr:
+    return relax.const(np.ascontiguousarray(np.asarray(values).astype(dtype)))
+
+
+def tinytvm_kernel(expr, lookup: Lookup) -> str | None:
+    return kernel_name(resolve(expr, lookup))
+
+
+# -- module driver ------------------------------------------------------------------------------
+def use_counts(func: relax.Function) -> dict[relax.Var, int]:
+    """How often each variable is read in ``func`` (bindings and the returned value)."""
+    counts: dict[relax.Var, int] = {}
+
+    def count(expr):
+        if isinstance(expr, relax.Var):
+            counts[expr] = counts.get(expr, 0) + 1
+
+    relax.analysis.post_order_visit(func.body, count)
+    return counts
+
+
+def relax_functions(mod: tvm.IRModule):
+    return [(gv, func) for gv, func in mod.functions.items() if isinstance(func, relax.Function)]
+
+
+def finish_function(func: relax.Function) -> relax.Function:
+    """Drop unused bindings and refresh the declared return type after a rewrite."""
+    func = relax.analysis.remove_all_unused(func)
+    body_ty = func.body.body.ty
+    if not tvm_ffi.structural_equal(func.ret_ty, body_ty):
+        func = relax.Function(func.params, func.body, body_ty, func.is_pure, func.attrs, func.span)
+    return func
+
+
+def rewrite_module(mod: tvm.IRModule, make_mutator: Callable[[tvm.IRModule, relax.Function], relax.PyExprMutator]
+                   ) -> tvm.IRModule:
+    """Run a fresh mutator over every Relax function of ``mod``; unused bindings are removed."""
+    result = tvm.IRModule(dict(mod.functions), attrs=mod.attrs, global_infos=mod.global_infos)
+    for gv, func in relax_functions(mod):
+        mutator = make_mutator(mod, func)
+        new_func = mutator.visit_expr(func)
+        result[gv] = finish_function(new_func)
+    return result
+
+
+def check_integer(call) -> bool:
+    return is_tinytvm_op(call)
