@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import tinytvm
+from bitexact import assert_bit_exact, int8_sets
 from oracle import shared_model_path, tflm_check, tflm_run_many, random_inputs
 from tflite_builder import ModelBuilder
 from tinytvm.errors import QuantizationError, TinyTVMError, UnsupportedOperatorError
@@ -38,46 +39,6 @@ INT8 = np.arange(-128, 128, dtype=np.int8)
 # ------------------------------------------------------------------------------------------------
 # Helpers
 # ------------------------------------------------------------------------------------------------
-def _identical(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if a.dtype.kind == "f":
-        return a.view(np.int32) == b.view(np.int32)  # bit patterns (also distinguishes -0.0)
-    return a == b
-
-
-def assert_bit_exact(data: bytes, input_sets, min_elements: int = 1) -> int:
-    """Run every input set through tinytvm and TFLM; all output elements must be identical."""
-    mod = tinytvm.from_tflite(data)
-    ours = [tinytvm.reference_run(mod, xs) for xs in input_sets]  # before TFLM: it may abort
-    theirs = tflm_run_many(data, input_sets)
-    same = total = 0
-    for k, (got, ref) in enumerate(zip(ours, theirs)):
-        assert len(got) == len(ref)
-        for g, r in zip(got, ref):
-            assert g.shape == r.shape and g.dtype == r.dtype, (g.shape, g.dtype, r.shape, r.dtype)
-            ok = _identical(g, r)
-            same += int(ok.sum())
-            total += ok.size
-            if not ok.all():
-                where = np.argwhere(~ok)[:5]
-                raise AssertionError(f"input set {k}: {int((~ok).sum())}/{ok.size} elements differ, e.g. "
-                                     + ", ".join(f"{tuple(i)}: ours {g[tuple(i)]} tflm {r[tuple(i)]}"
-                                                 for i in where))
-    assert total >= min_elements
-    return total
-
-
-def int8_sets(rng: np.random.Generator, shape, count: int = 6, extremes: bool = True) -> list[list[np.ndarray]]:
-    """Random full-range int8 inputs plus (optionally) constant and alternating extremes."""
-    sets = [[rng.integers(-128, 128, size=shape, endpoint=False, dtype=np.int8)] for _ in range(count)]
-    if extremes:
-        sets.append([np.full(shape, -128, np.int8)])
-        sets.append([np.full(shape, 127, np.int8)])
-        alternating = np.where(np.indices(shape).sum(axis=0) % 2 == 0, 127, -128).astype(np.int8)
-        sets.append([alternating])
-        sets.append([np.resize(INT8, shape).astype(np.int8)])
-    return sets
-
-
 def single_op_model(build) -> bytes:
     b = ModelBuilder()
     build(b)

@@ -19,6 +19,11 @@ def tensor_shape(ty: relax.TensorType) -> tuple[int, ...]:
     return tuple(int(d) for d in ty.shape)
 
 
+#: Function attributes holding the quantization of the model inputs (for the C API's macros).
+INPUT_SCALES_ATTR = "tinytvm.input_scales"
+INPUT_ZERO_POINTS_ATTR = "tinytvm.input_zero_points"
+
+
 def tensor_dtype(ty: relax.TensorType) -> str:
     return str(ty.dtype)
 

@@ -15,6 +15,7 @@ import numpy as np
 import tvm
 from tvm import relax
 
+from ..errors import TinyTVMError
 from ..ir.graph import Layer, layers, main_function, tensor_dtype, tensor_shape
 from .buffers import BufferSpec
 
@@ -55,6 +56,7 @@ def analyze_lifetimes(mod: tvm.IRModule, function: str = "main") -> Lifetimes:
     func = main_function(mod, function)
     layer_list = layers(mod, function)
     parent: dict[str, str] = {}
+    param_names = {p.name for p in func.params}
 
     def root(name: str) -> str:
         while parent.get(name, name) != name:
@@ -70,7 +72,11 @@ def analyze_lifetimes(mod: tvm.IRModule, function: str = "main") -> Lifetimes:
         for operand in layer.activation_inputs:
             last[operand.name] = max(last.get(operand.name, step), step)
         if layer.kernel in VIEW_KERNELS and layer.activation_inputs:
-            parent[name] = root(layer.activation_inputs[0].name)
+            source = root(layer.activation_inputs[0].name)
+            # A view of a model input would make the caller's input double as an arena value
+            # or an output: keep it a copy instead (rare; costs one copy of the input).
+            if source not in param_names:
+                parent[name] = source
 
     outputs = _output_values(func)
     for position, value in enumerate(outputs):
@@ -78,7 +84,10 @@ def analyze_lifetimes(mod: tvm.IRModule, function: str = "main") -> Lifetimes:
 
     external = {root(p.name): f"input:{k}" for k, p in enumerate(func.params)}
     for position, value in enumerate(outputs):
-        external.setdefault(root(value), f"output:{position}")
+        if root(value) in external:
+            raise TinyTVMError(f"model output {position} is also model {external[root(value)]} (or a view of "
+                               "it); tinytvm needs each output to be computed by an operator")
+        external[root(value)] = f"output:{position}"
 
     groups: dict[str, list[str]] = {}
     for value in sizes:

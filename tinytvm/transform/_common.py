@@ -26,6 +26,8 @@ from ..quantization.params import ACTIVATIONS, activation_range
 
 INT8_MIN, INT8_MAX = -128, 127
 
+PRIM_IMMS = (tvm.ir.prim.expr.IntImm, tvm.ir.prim.expr.FloatImm)
+
 Lookup = Callable[[relax.Var], Optional[relax.Expr]]
 
 #: Shape-only operators: they copy values, so constants and per-tensor quantization pass through.
@@ -77,13 +79,18 @@ def tensor_type(shape, dtype: str = "int8") -> relax.TensorType:
     return relax.TensorType(tuple(int(d) for d in shape), dtype)
 
 
+def is_tensor_const(expr) -> bool:
+    return isinstance(expr, tvm.ir.GenericConst)
+
+
+def is_prim(expr) -> bool:
+    return isinstance(expr, PRIM_IMMS)
+
+
 def prim_value(expr) -> float | None:
-    """The number held by a PrimValue / IntImm / FloatImm argument."""
-    if isinstance(expr, relax.PrimValue):
-        expr = expr.value
-    value = getattr(expr, "value", None)
-    if isinstance(value, (int, float)):
-        return float(value)
+    """The number held by an IntImm / FloatImm argument (e.g. clip bounds)."""
+    if is_prim(expr):
+        return float(expr.value)
     return None
 
 
@@ -98,11 +105,10 @@ def const_eval(expr, lookup: Lookup, depth: int = 0) -> np.ndarray | None:
     if depth > 64:
         return None
     expr = resolve(expr, lookup)
-    if isinstance(expr, tvm.ir.Constant):
+    if is_tensor_const(expr):
         return expr.value.numpy()
-    if isinstance(expr, relax.PrimValue):
-        value = prim_value(expr)
-        return None if value is None else np.array(value)
+    if is_prim(expr):
+        return np.array(expr.value)
     name = op_name(expr)
     if name is None:
         return None
@@ -121,6 +127,20 @@ def const_eval(expr, lookup: Lookup, depth: int = 0) -> np.ndarray | None:
     if name == "relax.dequantize":
         q = quantized_const(expr, lookup, depth + 1)
         return None if q is None else q.dequantized()
+    if name == "relax.quantize":  # a float constant quantized in the graph (ONNX QuantizeLinear on weights)
+        values = const_eval(expr.args[0], lookup, depth + 1)
+        scale = const_eval(expr.args[1], lookup, depth + 1)
+        zero_point = const_eval(expr.args[2], lookup, depth + 1)
+        if values is None or scale is None or zero_point is None:
+            return None
+        view = [1] * values.ndim
+        if scale.size > 1 or zero_point.size > 1:
+            view[int(expr.attrs.axis) % values.ndim] = -1
+        dtype = np.dtype(str(expr.attrs.out_dtype))
+        info = np.iinfo(dtype)
+        q = np.round(values.astype(np.float32) / scale.astype(np.float32).reshape(view if scale.size > 1 else ()))
+        q = q + zero_point.astype(np.int64).reshape(view if zero_point.size > 1 else ())
+        return np.clip(q, info.min, info.max).astype(dtype)
     if name == "relax.negative":
         value = const_eval(expr.args[0], lookup, depth + 1)
         return None if value is None else -value
@@ -334,3 +354,122 @@ def rewrite_module(mod: tvm.IRModule, make_mutator: Callable[[tvm.IRModule, rela
 
 def check_integer(call) -> bool:
     return is_tinytvm_op(call)
+
+
+# -- emission -------------------------------------------------------------------------------------
+def dequantize(expr, params: QParams) -> relax.Call:
+    """Per-tensor ``relax.dequantize`` of an int8 value (canonical form used by the passes)."""
+    return relax.op.dequantize(expr, relax.const(np.float32(params.scale)), relax.const(np.int8(params.zero_point)),
+                               axis=-1, out_dtype="float32")
+
+
+def quantize(expr, params: QParams) -> relax.Call:
+    """Per-tensor ``relax.quantize`` to int8 (canonical form used by the passes)."""
+    return relax.op.quantize(expr, relax.const(np.float32(params.scale)), relax.const(np.int8(params.zero_point)),
+                             axis=-1, out_dtype="int8")
+
+
+def record_call(record: OpRecord, operands, shape) -> relax.Call:
+    return record.call(list(operands), tensor_type(shape))
+
+
+# -- layers: quantize(act(add(anchor(dequantize(x), W), B))) -----------------------------------
+@dataclass
+class LayerMatch:
+    """A quantized layer ending in a ``relax.quantize``."""
+
+    anchor: relax.Call  # the conv2d / matmul / add / ... call
+    bias: relax.Expr | None  # constant operand of a bias ``add``, if any
+    activation: tuple[float, float] | None
+    output: QParams
+
+
+def is_constant_expr(expr, lookup: Lookup) -> bool:
+    return const_eval(expr, lookup) is not None or quantized_const(expr, lookup) is not None
+
+
+def match_layer(call, lookup: Lookup, anchors: tuple[str, ...], allow_bias: bool = True) -> LayerMatch | None:
+    """Match ``quantize(act?(add?(anchor(...), bias)))`` where ``anchor`` is one of ``anchors``."""
+    output = quantize_params(call, lookup)
+    if output is None:
+        return None
+    inner, bounds = split_activation(call.args[0], lookup)
+    value = resolve(inner, lookup)
+    if is_op(value, *anchors):
+        return LayerMatch(value, None, bounds, output)
+    if allow_bias and is_op(value, "relax.add"):
+        for anchor_expr, bias in ((value.args[0], value.args[1]), (value.args[1], value.args[0])):
+            anchor = resolve(anchor_expr, lookup)
+            if is_op(anchor, *anchors) and is_constant_expr(bias, lookup):
+                return LayerMatch(anchor, bias, bounds, output)
+    return None
+
+
+def weight_int8(expr, lookup: Lookup, channel_axis: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(int8 weights in ``expr``'s layout, float32 scale per channel along ``channel_axis``).
+
+    Symmetric int8 weights are used as they are; asymmetric, uint8-derived or float weights are
+    (re)quantized per channel with TFLite's symmetric rule. None if ``expr`` is not constant.
+    """
+    from ..quantization.calibrate import symmetric_per_channel
+
+    quantized = quantized_const(expr, lookup)
+    if quantized is not None:
+        along = quantized.along(channel_axis)
+        if along is not None and not along[1].any() and quantized.values.min(initial=0) >= INT8_MIN \
+                and quantized.values.max(initial=0) <= INT8_MAX and (along[0] > 0).all():
+            return quantized.values.astype(np.int8), along[0].astype(np.float32)
+        return symmetric_per_channel(quantized.dequantized(), channel_axis)
+    values = const_eval(expr, lookup)
+    if values is None or values.dtype.kind != "f":
+        return None
+    return symmetric_per_channel(values, channel_axis)
+
+
+def channel_vector(values: np.ndarray, channels: int) -> np.ndarray | None:
+    """A constant broadcast only along the last axis, as a length-``channels`` vector (else None)."""
+    values = np.asarray(values)
+    if values.ndim and any(d != 1 for d in values.shape[:-1]):
+        return None
+    flat = values.reshape(-1)
+    if flat.size == channels:
+        return flat
+    if flat.size == 1:
+        return np.repeat(flat, channels)
+    return None
+
+
+def bias_int32(expr, lookup: Lookup, input_scale: float, weight_scales: np.ndarray, channels: int
+               ) -> np.ndarray | None:
+    """int32 bias with TFLite's scale ``input_scale * weight_scale[c]``; None if not a channel bias."""
+    from ..quantization.calibrate import bias_scales, quantize_bias
+
+    expected = bias_scales(input_scale, weight_scales)
+    if expr is None:
+        return np.zeros(channels, dtype=np.int32)
+    quantized = quantized_const(expr, lookup)
+    if quantized is not None:
+        values = channel_vector(quantized.values, channels)
+        scales = channel_vector(quantized.scale, channels)
+        zero_points = channel_vector(quantized.zero_point, channels)
+        if values is None or scales is None or zero_points is None:
+            return None
+        if not zero_points.any() and np.allclose(scales, expected, rtol=1e-5, atol=0.0):
+            return values.astype(np.int32)
+        floats = channel_vector(quantized.dequantized(), channels)
+    else:
+        constant = const_eval(expr, lookup)
+        if constant is None:
+            return None
+        floats = channel_vector(constant, channels)
+        if floats is None:
+            return None
+    return quantize_bias(floats, expected)
+
+
+def first(*candidates):
+    """The first candidate that is not None (Relax expressions cannot be used with ``or``)."""
+    for candidate in candidates:
+        if candidate is not None:
+            return candidate
+    return None

@@ -74,7 +74,7 @@ class _Analysis:
         return self.bindings.get(var)
 
     def is_constant(self, expr) -> bool:
-        if isinstance(expr, (tvm.ir.Constant, relax.PrimValue)):
+        if C.is_tensor_const(expr) or C.is_prim(expr):
             return True
         if not isinstance(expr, relax.Var):
             return False
@@ -195,12 +195,12 @@ class _Rewriter:
     def constant_operand(self, expr):
         """A constant operand of a converted op, broadcast-compatible with NHWC values."""
         shape = C.shape_of(expr)
-        if shape is None or int(np.prod(shape)) <= 1 or isinstance(expr, relax.PrimValue):
+        if shape is None or int(np.prod(shape)) <= 1 or C.is_prim(expr):
             return self.get(expr, False) if isinstance(expr, relax.Var) else expr
         if len(shape) > 4:
             raise TinyTVMError(f"cannot broadcast a rank-{len(shape)} constant against an NHWC tensor")
         full = (1,) * (4 - len(shape)) + tuple(shape)
-        if isinstance(expr, tvm.ir.Constant):
+        if C.is_tensor_const(expr):
             return relax.const(np.ascontiguousarray(np.transpose(expr.value.numpy().reshape(full), TO_NHWC)))
         value = self.get(expr, False)
         if len(shape) != 4:
@@ -241,7 +241,7 @@ class _Rewriter:
                             axis=NHWC_AXIS[int(attrs.axis) % 4], out_dtype=str(attrs.out_dtype))
         if name in UNARY or name in BINARY:
             args = [self.operand(a) if i < (1 if name in UNARY else 2) else a for i, a in enumerate(call.args)]
-            return relax.Call(call.op, args, call.attrs, call.sinfo_args)
+            return relax.Call(call.op, args, call.attrs, call.ty_args)
         if name == "relax.concat":
             tup = call.args[0]
             if isinstance(tup, relax.Var):
@@ -269,7 +269,7 @@ class _Rewriter:
         if isinstance(value, relax.TupleGetItem):
             return relax.TupleGetItem(self.rebuild(value.tuple_value), value.index)
         if isinstance(value, relax.Call):
-            return relax.Call(value.op, [self.rebuild(a) for a in value.args], value.attrs, value.sinfo_args)
+            return relax.Call(value.op, [self.rebuild(a) for a in value.args], value.attrs, value.ty_args)
         return value
 
     def binding(self, binding, is_output: bool):
@@ -305,7 +305,7 @@ class _Rewriter:
         func = self.func
         for param in func.params:
             self.env[param] = (param, False)
-        with self.builder.function("main", list(func.params), attrs=func.attrs, pure=func.is_pure):
+        with self.builder.function("main", list(func.params), pure=func.is_pure, private=True):
             for block in func.body.blocks:
                 dataflow = isinstance(block, relax.DataflowBlock)
                 if dataflow:
@@ -319,7 +319,8 @@ class _Rewriter:
                         self.binding(binding, False)
             result = self.rebuild(func.body.body)
             self.builder.emit_func_output(result)
-        return self.builder.get()["main"]
+        new = self.builder.get()["main"]
+        return relax.Function(new.params, new.body, new.ret_ty, func.is_pure, func.attrs, func.span)
 
     @staticmethod
     def _check(binding):

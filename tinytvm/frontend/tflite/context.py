@@ -77,7 +77,8 @@ class ImportContext:
         if (np.float32(a.scale), a.zero_point) != (np.float32(b.scale), b.zero_point):
             raise UnsupportedOperatorError(
                 op.name, op.index, f"input '{a.name}' (scale {a.scale}, zero point {a.zero_point}) and "
-                f"output '{b.name}' (scale {b.scale}, zero point {b.zero_point}) must share quantization")
+                f"output '{b.name}' (scale {b.scale}, zero point {b.zero_point}) must share quantization: the "
+                "int8 kernel copies values without requantizing (add a QUANTIZE operator to requantize)")
 
     def activation(self, op: Operator, code: int, output: Tensor) -> tuple[int, int]:
         name = _ACTIVATION_NAMES.get(code, str(code))

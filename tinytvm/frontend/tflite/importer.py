@@ -9,6 +9,7 @@ import numpy as np
 from tvm import relax
 
 from ...errors import ModelFormatError, QuantizationError, TinyTVMError, UnsupportedOperatorError
+from ...ir.graph import INPUT_SCALES_ATTR, INPUT_ZERO_POINTS_ATTR
 from .context import ImportContext, sanitize
 from .converters import load_all
 from .reader import Graph, load_bytes, read_graph
@@ -60,7 +61,12 @@ def import_tflite(source, name: str = "main") -> ImportResult:
             outputs = [builder.emit_output(ctx.value(graph.tensors[i])) for i in graph.outputs]
         result = outputs[0] if len(outputs) == 1 else relax.Tuple(outputs)
         builder.emit_func_output(result)
-    return ImportResult(builder.get(), graph, ctx.tensor_of_var)
+    module = builder.get()
+    inputs = [graph.tensors[i] for i in graph.inputs]
+    func = module[name].with_attr(INPUT_SCALES_ATTR, [float(t.scale) for t in inputs])
+    func = func.with_attr(INPUT_ZERO_POINTS_ATTR, [int(t.zero_point) for t in inputs])
+    module.update_func(module.get_global_var(name), func)
+    return ImportResult(module, graph, ctx.tensor_of_var)
 
 
 def _convert(converter, ctx: ImportContext, op) -> None:

@@ -7,9 +7,9 @@ import math
 import numpy as np
 from tvm import relax
 
-from ....errors import UnsupportedOperatorError
+from ....errors import QuantizationError, UnsupportedOperatorError
 from ....ir.ops import Conv2D, DepthwiseConv2D, FullyConnected, Reshape
-from ....quantization.params import per_channel_multipliers, per_tensor_fc_multiplier, same_padding
+from ....quantization.params import conv_output_size, per_channel_multipliers, per_tensor_fc_multiplier, same_padding
 from . import converts
 
 PADDING_NAMES = {0: "SAME", 1: "VALID"}
@@ -19,11 +19,26 @@ def spatial_padding(op, options, in_shape, kernel, stride, dilation, out_shape) 
     mode = PADDING_NAMES.get(options.Padding())
     if mode is None:
         raise UnsupportedOperatorError(op.name, op.index, f"unknown padding mode {options.Padding()}")
+    if min(*stride, *dilation) < 1 or min(kernel) < 1:
+        raise UnsupportedOperatorError(op.name, op.index, f"stride {tuple(stride)}, dilation {tuple(dilation)} "
+                                       f"and window {tuple(kernel)} must be positive")
     if mode == "VALID":
         return (0, 0, 0, 0)
-    top, bottom = same_padding(in_shape[1], kernel[0], stride[0], dilation[0], out_shape[1])
-    left, right = same_padding(in_shape[2], kernel[1], stride[1], dilation[1], out_shape[2])
+    # Like TFLM's ComputePaddingHeightWidth: the padding follows from the output size the padding
+    # rule gives, not from the output tensor's declared shape (the kernel then iterates over the
+    # declared shape, skipping taps outside the input).
+    out_h = conv_output_size(in_shape[1], kernel[0], stride[0], dilation[0], mode)
+    out_w = conv_output_size(in_shape[2], kernel[1], stride[1], dilation[1], mode)
+    top, bottom = same_padding(in_shape[1], kernel[0], stride[0], dilation[0], out_h)
+    left, right = same_padding(in_shape[2], kernel[1], stride[1], dilation[1], out_w)
     return (top, left, bottom, right)
+
+
+def _first_nonzero(values) -> str:
+    for channel, value in enumerate(values):
+        if value != 0:
+            return f"{value} for channel {channel}" if len(values) > 1 else str(value)
+    return "0"
 
 
 def _weights_and_bias(ctx, op, channels: int, channel_axis: int):
@@ -37,8 +52,11 @@ def _weights_and_bias(ctx, op, channels: int, channel_axis: int):
                                        "int8 weights with quantization parameters are required")
     quant = weight.quantization
     if any(z != 0 for z in quant.zero_point):
-        raise UnsupportedOperatorError(op.name, op.index, f"weight '{weight.name}' has a non-zero zero point; "
-                                       "int8 weights must be symmetric")
+        raise UnsupportedOperatorError(op.name, op.index, f"weight '{weight.name}' has a non-zero zero point "
+                                       f"({_first_nonzero(quant.zero_point)}); int8 weights must be symmetric "
+                                       "(zero point 0). TFLite Micro silently ignores weight zero points and "
+                                       "would compute wrong results; re-quantize with the standard int8 "
+                                       "converter (symmetric per-channel weights)")
     if quant.per_channel and (len(quant.scale) != channels or quant.axis != channel_axis):
         raise UnsupportedOperatorError(op.name, op.index, f"weight '{weight.name}' is quantized along axis "
                                        f"{quant.axis} with {len(quant.scale)} scales; expected axis {channel_axis} "
@@ -99,6 +117,25 @@ def convert_depthwise(ctx, op):
     ctx.emit(record, _operands(ctx, data, weight, bias, multiplier, shift), out)
 
 
+#: TFLM's GetQuantizedConvolutionMultipler: |in * w - bias scale| / out scale must not exceed this.
+FC_BIAS_SCALE_TOLERANCE = 0.02
+
+
+def _check_fc_bias_scale(op, data, weight, bias, out) -> None:
+    """Per-tensor int8 FULLY_CONNECTED with a bias: TFLM's Prepare requires the bias scale to be close to
+    ``input_scale * weight_scale`` (relative to the output scale). A bias without quantization counts as
+    scale 0. TFLM rejects the model otherwise, and so does tinytvm."""
+    product = float(data.scale) * float(weight.scale)
+    bias_scale = float(bias.scale)  # 0.0 when the bias has no quantization parameters
+    ratio = abs(product - bias_scale) / float(out.scale)
+    if not ratio <= FC_BIAS_SCALE_TOLERANCE:
+        raise QuantizationError(
+            f"operator #{op.index} ({op.name}): bias '{bias.name}' has scale {bias_scale:.6g} but input scale x "
+            f"weight scale is {product:.6g}; they differ by {ratio:.4g} x the output scale {out.scale:.6g}, more "
+            f"than the {FC_BIAS_SCALE_TOLERANCE} TFLite Micro accepts (it rejects this model). Quantize the bias "
+            "as int32 with scale input_scale * weight_scale, as the TFLite converter does")
+
+
 @converts("FULLY_CONNECTED")
 def convert_fully_connected(ctx, op):
     weight_tensor = ctx.input(op, 1)
@@ -113,6 +150,8 @@ def convert_fully_connected(ctx, op):
         raise UnsupportedOperatorError(op.name, op.index, "only the DEFAULT weights format is supported")
     data, weight, bias, multiplier, shift, out = _weights_and_bias(ctx, op, units, 0)
     if not weight_tensor.quantization.per_channel:
+        if len(op.inputs) > 2 and op.inputs[2] >= 0:
+            _check_fc_bias_scale(op, data, weight_tensor, ctx.input(op, 2), out)
         single = per_tensor_fc_multiplier(data.scale, weight_tensor.scale, out.scale)
         multiplier = np.full(units, single[0], dtype=np.int32)
         shift = np.full(units, single[1], dtype=np.int32)

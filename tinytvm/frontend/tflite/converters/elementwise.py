@@ -31,8 +31,16 @@ def _binary_operands(ctx, op):
 @converts("ADD")
 def convert_add(ctx, op):
     lhs, rhs, out, act_min, act_max = _binary_operands(ctx, op)
+    params = add_params(lhs.scale, rhs.scale, out.scale)
+    if params["output_shift"] > 0:
+        # TFLM's QuantizeMultiplierSmallerThanOneExp: TFLITE_CHECK_LT(multiplier, 1) -> abort in Prepare.
+        real = 2.0 * max(float(lhs.scale), float(rhs.scale)) / ((1 << params["left_shift"]) * float(out.scale))
+        raise UnsupportedOperatorError(
+            op.name, op.index, f"output scale {out.scale} is too small for input scales {lhs.scale} and "
+            f"{rhs.scale}: the output multiplier 2 * max(input scales) / (2^{params['left_shift']} * output scale) "
+            f"= {real:.6g} must be below 1 (TFLite Micro aborts on this model)")
     record = Add(output_scale=out.scale, output_zp=out.zero_point, lhs_zp=lhs.zero_point, rhs_zp=rhs.zero_point,
-                 act_min=act_min, act_max=act_max, **add_params(lhs.scale, rhs.scale, out.scale))
+                 act_min=act_min, act_max=act_max, **params)
     ctx.emit(record, [ctx.value(lhs), ctx.value(rhs)], out)
 
 

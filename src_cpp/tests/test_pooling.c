@@ -1,0 +1,130 @@
+/*
+ * test_pooling.c - average / max pooling and the H,W mean against scalar references.
+ */
+#include <math.h>
+
+#include "test_util.h"
+#include "tinytvm/pooling.h"
+
+#define MAX_N (2 * 12 * 12 * 7)
+static int8_t g_in[MAX_N], g_out[MAX_N], g_ref[MAX_N];
+
+static void ref_pool(const tinytvm_pool2d_params* p, int is_max) {
+  int32_t b, oy, ox, c, ky, kx;
+  for (b = 0; b < p->batches; ++b)
+    for (oy = 0; oy < p->out_h; ++oy)
+      for (ox = 0; ox < p->out_w; ++ox)
+        for (c = 0; c < p->channels; ++c) {
+          int32_t acc = is_max ? -128 : 0, cnt = 0;
+          for (ky = 0; ky < p->k_h; ++ky)
+            for (kx = 0; kx < p->k_w; ++kx) {
+              const int32_t iy = oy * p->stride_h - p->pad_top + ky;
+              const int32_t ix = ox * p->stride_w - p->pad_left + kx;
+              int32_t v;
+              if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) continue;
+              v = g_in[((b * p->in_h + iy) * p->in_w + ix) * p->channels + c];
+              if (is_max) {
+                acc = v > acc ? v : acc;
+              } else {
+                acc += v;
+              }
+              ++cnt;
+            }
+          if (!is_max) {
+            /* round half away from zero, written with floating point */
+            const double q = (double)acc / cnt;
+            acc = (int32_t)(q >= 0 ? floor(q + 0.5) : -floor(-q + 0.5));
+          }
+          acc = acc < p->act_min ? p->act_min : (acc > p->act_max ? p->act_max : acc);
+          g_ref[((b * p->out_h + oy) * p->out_w + ox) * p->channels + c] = (int8_t)acc;
+        }
+}
+
+static void run_pool(int id, int32_t b, int32_t h, int32_t w, int32_t c, int32_t kh, int32_t kw,
+                     int32_t sh, int32_t sw, int32_t pt, int32_t pl, int32_t pb, int32_t pr) {
+  tinytvm_pool2d_params p;
+  size_t n;
+  memset(&p, 0, sizeof p);
+  p.batches = b;
+  p.in_h = h;
+  p.in_w = w;
+  p.channels = c;
+  p.k_h = kh;
+  p.k_w = kw;
+  p.stride_h = sh;
+  p.stride_w = sw;
+  p.pad_top = pt;
+  p.pad_left = pl;
+  p.pad_bottom = pb;
+  p.pad_right = pr;
+  p.out_h = (h + pt + pb - kh) / sh + 1;
+  p.out_w = (w + pl + pr - kw) / sw + 1;
+  p.act_min = tt_rand() % 2 ? -128 : tt_rand_range(-128, 0);
+  p.act_max = tt_rand() % 2 ? 127 : tt_rand_range(p.act_min, 127);
+  n = (size_t)b * p.out_h * p.out_w * c;
+  tt_fill_s8(g_in, (size_t)b * h * w * c, -128, 127);
+  ref_pool(&p, 0);
+  tinytvm_avg_pool2d_s8(&p, g_in, g_out);
+  TT_CHECK_BYTES(g_out, g_ref, n, "avg case %d", id);
+  ref_pool(&p, 1);
+  tinytvm_max_pool2d_s8(&p, g_in, g_out);
+  TT_CHECK_BYTES(g_out, g_ref, n, "max case %d", id);
+}
+
+static void run_mean(int id, int32_t b, int32_t h, int32_t w, int32_t c, int same) {
+  tinytvm_mean_hw_params p;
+  int32_t i, j, k;
+  p.batches = b;
+  p.in_h = h;
+  p.in_w = w;
+  p.channels = c;
+  p.input_zp = tt_rand_zp();
+  p.input_scale = 0.02f + (float)(tt_rand() % 1000) * 1e-4f;
+  if (same) {
+    p.output_zp = p.input_zp;
+    p.output_scale = p.input_scale;
+  } else {
+    p.output_zp = tt_rand_zp();
+    p.output_scale = 0.01f + (float)(tt_rand() % 1000) * 1e-4f;
+  }
+  tt_fill_s8(g_in, (size_t)b * h * w * c, -128, 127);
+  for (i = 0; i < b; ++i)
+    for (k = 0; k < c; ++k) {
+      int32_t sum = 0, v;
+      for (j = 0; j < h * w; ++j) sum += g_in[(i * h * w + j) * c + k];
+      if (same) {
+        v = sum / (h * w);
+      } else {
+        const float scale = p.input_scale / p.output_scale;
+        const float bias = -p.input_zp * scale;
+        const float mean = (float)sum / (float)(h * w);
+        float r = roundf(mean * scale + bias) + (float)p.output_zp;
+        r = r > 127.0f ? 127.0f : (r < -128.0f ? -128.0f : r);
+        v = (int32_t)r;
+      }
+      g_ref[i * c + k] = (int8_t)v;
+    }
+  tinytvm_mean_hw_s8(&p, g_in, g_out);
+  TT_CHECK_BYTES(g_out, g_ref, (size_t)b * c, "mean case %d (same %d)", id, same);
+}
+
+int main(void) {
+  int r;
+  tt_seed(11);
+  run_pool(0, 1, 8, 8, 3, 2, 2, 2, 2, 0, 0, 0, 0);
+  run_pool(1, 2, 9, 7, 5, 3, 3, 2, 2, 1, 1, 1, 1);
+  run_pool(2, 1, 10, 10, 4, 3, 3, 1, 1, 1, 1, 1, 1);
+  run_pool(3, 1, 6, 11, 7, 3, 2, 2, 3, 0, 1, 1, 0);
+  run_pool(4, 1, 12, 12, 2, 12, 12, 1, 1, 0, 0, 0, 0); /* global */
+  for (r = 0; r < 20; ++r) {
+    const int32_t kh = tt_rand_range(1, 4), kw = tt_rand_range(1, 4);
+    run_pool(5 + r, tt_rand_range(1, 2), tt_rand_range(kh, 12), tt_rand_range(kw, 12),
+             tt_rand_range(1, 7), kh, kw, tt_rand_range(1, 3), tt_rand_range(1, 3),
+             tt_rand_range(0, kh - 1), tt_rand_range(0, kw - 1), tt_rand_range(0, kh - 1),
+             tt_rand_range(0, kw - 1));
+  }
+  for (r = 0; r < 20; ++r)
+    run_mean(r, tt_rand_range(1, 2), tt_rand_range(1, 12), tt_rand_range(1, 12),
+             tt_rand_range(1, 7), r % 2);
+  return tt_report("test_pooling");
+}

@@ -1,0 +1,52 @@
+"""Runners execute an :class:`~tinytvm.codegen.artifact.Artifact`: on the host, or on QEMU."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ...errors import TinyTVMError
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    outputs: list[np.ndarray]
+    #: Instructions of one inference (QEMU, -icount; identical every run), None on the host.
+    instructions: int | None = None
+    #: Per-layer instructions when profiling was requested.
+    layer_instructions: list[int] | None = None
+
+
+def get_runner(name: str):
+    from . import host, qemu
+    runners = {"host": host.HostRunner(), "host-asan": host.HostRunner(sanitize=True), "qemu": qemu.QemuRunner()}
+    if name not in runners:
+        raise TinyTVMError(f"unknown runner '{name}'; available: {', '.join(sorted(runners))}")
+    return runners[name]
+
+
+def normalize_inputs(artifact, inputs) -> list[np.ndarray]:
+    """One array per model input, checked against the model's shapes and dtypes."""
+    if isinstance(inputs, np.ndarray):
+        inputs = [inputs]
+    inputs = list(inputs)
+    if len(inputs) != len(artifact.inputs):
+        raise TinyTVMError(f"the model has {len(artifact.inputs)} input(s) but {len(inputs)} were given")
+    checked = []
+    for io, array in zip(artifact.inputs, inputs):
+        array = np.ascontiguousarray(array)
+        if array.shape != io.shape or str(array.dtype) != io.dtype:
+            raise TinyTVMError(f"input '{io.name}' must be a {io.dtype} array of shape {io.shape}, "
+                               f"got {array.dtype} {array.shape}")
+        checked.append(array)
+    return checked
+
+
+def split_outputs(artifact, raw: bytes) -> list[np.ndarray]:
+    outputs, position = [], 0
+    for io in artifact.outputs:
+        chunk = raw[position:position + io.nbytes]
+        outputs.append(np.frombuffer(chunk, dtype=io.dtype).reshape(io.shape).copy())
+        position += io.nbytes
+    return outputs
