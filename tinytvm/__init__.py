@@ -13,12 +13,16 @@ from .errors import (
     TinyTVMError,
     UnsupportedOperatorError,
 )
+from .codegen.artifact import Artifact
+from .codegen.build import build
+from .frontend.onnx import from_onnx
 from .frontend.tflite import from_tflite
+from .quantization.quantize import quantize
 from .reference import reference_run
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "from_tflite", "reference_run", "TinyTVMError", "ModelFormatError", "QuantizationError",
+    "from_tflite", "from_onnx", "quantize", "reference_run", "build", "Artifact", "TinyTVMError", "ModelFormatError", "QuantizationError",
     "ResourceLimitError", "UnsupportedOperatorError",
 ]

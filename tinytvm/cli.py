@@ -1,10 +1,13 @@
-"""The ``tinytvm`` command line."""
+"""The ``tinytvm`` command line: demo, inspect, verify, compile, run."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from .errors import TinyTVMError
 
@@ -29,9 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tinytvm", description=__doc__)
     commands = parser.add_subparsers(title="commands")
 
-    demo = commands.add_parser("demo", help="import the default MLPerf Tiny model, run it, check it against TFLM")
+    demo = commands.add_parser("demo", help="compile the default MLPerf Tiny model for Cortex-M7, run it on "
+                                            "QEMU, print the memory report and check the result against TFLM")
     demo.add_argument("model", nargs="?", default=str(DEFAULT_MODEL))
-    demo.add_argument("--runs", type=int, default=5)
+    demo.add_argument("--board", default="stm32f746")
+    demo.add_argument("--runs", type=int, default=3, help="seeded random inputs to compare")
     demo.set_defaults(handler=_demo)
 
     inspect = commands.add_parser("inspect", help="print the integer-only Relax module of a model")
@@ -39,11 +44,26 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("--script", action="store_true", help="print the Relax module as TVMScript")
     inspect.set_defaults(handler=_inspect)
 
-    verify = commands.add_parser("verify", help="compare with TFLite Micro bit for bit on random inputs")
+    verify = commands.add_parser("verify", help="compare the reference executor with TFLite Micro bit for bit")
     verify.add_argument("model")
     verify.add_argument("--runs", type=int, default=20)
     verify.add_argument("--seed", type=int, default=0)
     verify.set_defaults(handler=_verify)
+
+    compile_ = commands.add_parser("compile", help="compile a model to C (model.h/.c, kernels, metadata.json)")
+    compile_.add_argument("model")
+    compile_.add_argument("--target", default="cortex-m7", choices=["cortex-m7", "cortex-m4", "host"])
+    compile_.add_argument("--board", default=None)
+    compile_.add_argument("--name", default="model")
+    compile_.add_argument("-o", "--output", required=True, help="output directory")
+    compile_.set_defaults(handler=_compile)
+
+    run = commands.add_parser("run", help="run a compiled model directory (from `tinytvm compile`)")
+    run.add_argument("directory")
+    run.add_argument("--runner", default="qemu", choices=["qemu", "host", "host-asan"])
+    run.add_argument("--input", action="append", help=".npy file per model input (default: seeded random)")
+    run.add_argument("--profile", action="store_true", help="per-layer instruction counts (QEMU)")
+    run.set_defaults(handler=_run)
     return parser
 
 
@@ -66,14 +86,92 @@ def _verify(args) -> int:
     return 0 if result.bit_exact else 1
 
 
+def _compile(args) -> int:
+    from .codegen.build import build
+    artifact = build(_load(args.model), target=args.target, board=args.board, name=args.name)
+    out = artifact.export(args.output)
+    # Keep the source model beside the C so `tinytvm run` can rebuild the artifact.
+    (out / "model.tflite").write_bytes(Path(args.model).read_bytes())
+    (out / "build.json").write_text(json.dumps({"target": args.target, "board": artifact.board.name,
+                                                "name": args.name}) + "\n")
+    print(f"wrote {out}/: model/{args.name}.h, model/{args.name}.c, kernels/, metadata.json")
+    print(_memory_line(artifact))
+    return 0
+
+
+def _run(args) -> int:
+    from .codegen.build import build
+    directory = Path(args.directory)
+    try:
+        options = json.loads((directory / "build.json").read_text())
+    except FileNotFoundError:
+        raise TinyTVMError(f"{directory} is not a `tinytvm compile` output directory (no build.json)") from None
+    artifact = build(_load(directory / "model.tflite"), target=options["target"], board=options["board"],
+                     name=options["name"])
+    inputs = ([np.load(path) for path in args.input] if args.input else
+              _random_inputs(artifact, np.random.default_rng(0)))
+    result = artifact.run(inputs, runner=args.runner, **({"profile": True} if args.profile else {}))
+    _print_result(artifact, result)
+    return 0
+
+
+def _random_inputs(artifact, rng) -> list[np.ndarray]:
+    from .verify import random_inputs
+    return random_inputs([(io.shape, io.dtype) for io in artifact.inputs], rng)
+
+
+def _memory_line(artifact) -> str:
+    line = (f"arena {artifact.arena_bytes:,} B (lower bound {artifact.plan.lower_bound:,}), I/O buffers "
+            f"{artifact.io_bytes:,} B, weights {artifact.weight_bytes:,} B, {artifact.total_macs:,} MACs")
+    if artifact.target.is_arm:
+        image = artifact.image
+        line += (f"\nimage for {artifact.board.name}: flash {image.flash:,} B (code {image.code:,} + weights "
+                 f"{image.weights:,}), SRAM .bss {image.bss:,} B + stack {image.stack_reserved:,} B, "
+                 f"deepest kernel stack frame {image.max_kernel_stack} B")
+    return line
+
+
+def _print_result(artifact, result) -> None:
+    for k, output in enumerate(result.outputs):
+        print(f"output {k} {list(output.shape)} {output.dtype}: {np.array2string(output.reshape(-1)[:16])}"
+              f"{' ...' if output.size > 16 else ''}")
+    if result.instructions is not None:
+        print(f"instructions (QEMU Cortex-M7, -icount): {result.instructions:,} = "
+              f"{result.instructions / max(artifact.total_macs, 1):.2f} per MAC")
+    if result.layer_instructions:
+        for layer, count in zip(artifact.layers, result.layer_instructions):
+            print(f"  layer {layer.index:>3} {layer.kernel:<18} {count:>12,}")
+
+
 def _demo(args) -> int:
+    from .codegen.build import build
     from .ir.summary import summarize
-    from .verify import verify_against_tflm
-    print(f"model: {args.model}")
-    print(summarize(_load(args.model)))
-    result = verify_against_tflm(args.model, runs=args.runs)
-    print(result)
-    return 0 if result.bit_exact else 1
+    from .micro.runners import get_runner
+    from .verify import tflm_interpreter, tflm_run
+
+    model = Path(args.model)
+    if not model.is_file():
+        raise TinyTVMError(f"model {model} not found: pass a .tflite path (the default lives in ../shared/models)")
+    mod = _load(str(model))
+    print(f"== {model.name}: integer-only Relax module")
+    print(summarize(mod))
+    artifact = build(mod, target="cortex-m7", board=args.board, name=model.stem.split("_")[0])
+    print(f"\n== compiled for cortex-m7 / {artifact.board.name}")
+    print(_memory_line(artifact))
+    rng = np.random.default_rng(0)
+    sets = [_random_inputs(artifact, rng) for _ in range(args.runs)]
+    results = get_runner("qemu").run_many(artifact, sets)
+    interpreter = tflm_interpreter(model.read_bytes())
+    identical = total = 0
+    for inputs, result in zip(sets, results):
+        expected = tflm_run(interpreter, inputs, len(artifact.outputs))
+        for ours, theirs in zip(result.outputs, expected):
+            identical += int((ours == theirs.reshape(ours.shape)).sum())
+            total += ours.size
+    print(f"\n== run on QEMU (mps2-an500, Cortex-M7), {args.runs} seeded random inputs")
+    _print_result(artifact, results[0])
+    print(f"identical to TFLite Micro: {identical}/{total} output elements")
+    return 0 if identical == total else 1
 
 
 if __name__ == "__main__":

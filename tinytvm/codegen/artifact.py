@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
+import shutil
 from pathlib import Path
 
 from ..memory.liveness import Lifetimes
@@ -65,6 +67,12 @@ class Artifact:
     # -- files ------------------------------------------------------------------------------
     def files(self) -> dict[str, bytes]:
         """Every exported file: relative path -> content (deterministic)."""
+        files = self.source_files()
+        files["metadata.json"] = (json.dumps(self.metadata(), indent=2, sort_keys=True) + "\n").encode()
+        return files
+
+    def source_files(self) -> dict[str, bytes]:
+        """The C sources and headers needed to compile the model."""
         files = {
             f"model/{self.name}.h": self.generated.header.encode(),
             f"model/{self.name}.c": self.generated.source.encode(),
@@ -75,22 +83,37 @@ class Artifact:
             files[f"kernels/src/{path.name}"] = path.read_bytes()
         for path in self.kernel_sources():
             files[f"kernels/src/{path.name}"] = path.read_bytes()
-        files["metadata.json"] = (json.dumps(self.metadata(), indent=2, sort_keys=True) + "\n").encode()
         return files
 
     def kernel_sources(self) -> list[Path]:
         return kernel_library.sources_for(self.generated.source_families)
 
-    def export(self, directory: str | os.PathLike) -> Path:
+    def export(self, directory: str | os.PathLike, sources_only: bool = False) -> Path:
+        """Write the sources, headers and (unless ``sources_only``) metadata.json into ``directory``."""
         root = Path(directory)
-        for relative, content in sorted(self.files().items()):
+        for relative, content in sorted((self.source_files() if sources_only else self.files()).items()):
             path = root / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content)
         return root
 
+    @functools.cached_property
+    def image(self):
+        """Sizes of a deployable image linked for the board (Cortex-M targets; needs arm-none-eabi-gcc)."""
+        from ..micro.image import measure_image
+        return measure_image(self)
+
+    def _image_metadata(self) -> dict | None:
+        if not self.target.is_arm or shutil.which(self.target.compiler) is None:
+            return None
+        image = self.image
+        return {"text": image.text, "data": image.data, "bss": image.bss, "flash": image.flash,
+                "weights": image.weights, "code": image.code, "stack_reserved": image.stack_reserved,
+                "max_kernel_stack": image.max_kernel_stack, "stack_usage": image.stack_usage}
+
     def metadata(self) -> dict:
         return {
+            "image": self._image_metadata(),
             "name": self.name,
             "target": self.target.name,
             "board": self.board.name,

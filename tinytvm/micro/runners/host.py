@@ -46,7 +46,7 @@ class HostRunner:
     def compile(self, artifact, work: Path) -> Path:
         if shutil.which(self.compiler) is None:
             raise TinyTVMError(f"the host runner needs a C compiler ('{self.compiler}' not found)")
-        source_root = artifact.export(work / "src")
+        source_root = artifact.export(work / "src", sources_only=True)
         (work / "harness.c").write_text(host_harness(artifact))
         sources = [work / "harness.c", source_root / "model" / f"{artifact.name}.c",
                    *sorted((source_root / "kernels" / "src").glob("*.c"))]

@@ -43,7 +43,7 @@ class QemuRunner:
         return parse_output(artifact, result.stderr, len(sets))
 
     def compile(self, artifact, sets, work: Path, profile: bool) -> Path:
-        source_root = artifact.export(work / "src")
+        source_root = artifact.export(work / "src", sources_only=True)
         harness = work / "harness.c"
         harness.write_text(qemu_harness(artifact, sets, profile))
         sources = [harness, source_root / "model" / f"{artifact.name}.c", *artifact_kernel_sources(source_root)]
