@@ -36,6 +36,7 @@ DTYPES = {
 }
 _TYPE_NAMES = {v: k for k, v in vars(tflite.TensorType).items() if not k.startswith("_")}
 _OPERATOR_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
+_OPTIONS_NAMES = {v: k for k, v in vars(tflite.BuiltinOptions).items() if not k.startswith("_")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,8 +242,7 @@ def _options(op):
     table = op.BuiltinOptions()
     if table is None:
         return None
-    options_type = op.BuiltinOptionsType()
-    type_name = {v: k for k, v in vars(tflite.BuiltinOptions).items() if not k.startswith("_")}.get(options_type)
+    type_name = _OPTIONS_NAMES.get(op.BuiltinOptionsType())
     if type_name is None or not hasattr(tflite, type_name):
         return None
     options = getattr(tflite, type_name)()
