@@ -62,7 +62,10 @@ class OpRecord:
     def from_attrs(cls, attrs) -> "OpRecord":
         values = {}
         for field in dataclasses.fields(cls):
-            values[field.name] = _from_attr(attrs[field.name])
+            if field.name in attrs.keys():
+                values[field.name] = _from_attr(attrs[field.name])
+            elif field.default is dataclasses.MISSING:
+                raise ValueError(f"tinytvm.{cls.KERNEL} call lacks attribute '{field.name}'")
         return cls(**values)
 
     def replace(self, **changes) -> "OpRecord":

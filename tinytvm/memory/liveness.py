@@ -1,8 +1,9 @@
 """Tensor lifetimes of an integer-only module.
 
 Each layer is one step. A value is alive from the step that produces it to the last
-step that reads it. RESHAPE produces a view: the value and its reshape share storage
-(one storage, lifetime = union). Storage that holds a model input or output lives in
+step that reads it. RESHAPE produces a view and an in-place operator (see
+``transform.inplace_depthwise``) overwrites its input: the values share one storage
+(size = the largest of them, lifetime = the union). Storage that holds a model input or output lives in
 the caller's buffers, not in the arena.
 """
 
@@ -48,6 +49,11 @@ class Lifetimes:
         return [s for s in self.storages if s.external is None]
 
 
+def _shares_input_storage(layer: Layer) -> bool:
+    """Views (reshape) and in-place operators write their result into their input's storage."""
+    return layer.kernel in VIEW_KERNELS or bool(getattr(layer.record, "in_place", False))
+
+
 def value_bytes(ty: relax.TensorType) -> int:
     return math.prod(tensor_shape(ty)) * np.dtype(tensor_dtype(ty)).itemsize
 
@@ -71,7 +77,7 @@ def analyze_lifetimes(mod: tvm.IRModule, function: str = "main") -> Lifetimes:
         sizes[name], first[name], last[name] = layer.output_bytes, step, step
         for operand in layer.activation_inputs:
             last[operand.name] = max(last.get(operand.name, step), step)
-        if layer.kernel in VIEW_KERNELS and layer.activation_inputs:
+        if _shares_input_storage(layer) and layer.activation_inputs:
             source = root(layer.activation_inputs[0].name)
             # A view of a model input would make the caller's input double as an arena value
             # or an output: keep it a copy instead (rare; costs one copy of the input).

@@ -55,6 +55,8 @@ class DepthwiseConv2D(OpRecord):
     depth_multiplier: int
     act_min: int
     act_max: int
+    #: Output overwrites the input channel by channel (set by the InPlaceDepthwise pass).
+    in_place: bool = False
 
     def macs(self, in_shapes: Sequence[tuple[int, ...]], out_shape: tuple[int, ...]) -> int:
         _, kh, kw, _ = in_shapes[1]
