@@ -104,6 +104,7 @@ class _PointerMap:
         self.lifetimes = lifetimes
         self.plan = plan
         self.storage = {s.name: s for s in lifetimes.storages}
+        self.arena_used = False
 
     def value(self, value_name: str, c_type: str) -> Expr:
         storage = self.storage[self.lifetimes.storage_of[value_name]]
@@ -113,6 +114,7 @@ class _PointerMap:
         return self.arena_pointer(self.plan.offset(storage.name), c_type)
 
     def arena_pointer(self, offset: int, c_type: str) -> Expr:
+        self.arena_used = True
         return Expr(f"({c_type}*)({self.arena} + {offset})")
 
 
@@ -123,9 +125,7 @@ def _source(name, inputs, outputs, lifetimes, lowered, pointers: _PointerMap, sc
     lines += ["", "#if defined(TINYTVM_PROFILE)", "void tinytvm_profile_layer(int32_t layer);",
               "#define TINYTVM_LAYER_DONE(i) tinytvm_profile_layer(i)", "#else",
               "#define TINYTVM_LAYER_DONE(i) ((void)0)", "#endif", ""]
-    arena_bytes = max(pointers.plan.size, 1)
-    lines.append(f"static int8_t {pointers.arena}[{arena_bytes}] __attribute__((aligned(16)));")
-    lines.append("")
+    declarations_at = len(lines)
     for step, layer in enumerate(lowered):
         lines.append(f"/* layer {step}: {lifetimes.layers[step].kernel} -> {lifetimes.layers[step].var.name} */")
         lines += [array.render() for array in layer.constants]
@@ -140,6 +140,9 @@ def _source(name, inputs, outputs, lifetimes, lowered, pointers: _PointerMap, sc
             lines.append(f"  {call}")
         lines.append(f"  TINYTVM_LAYER_DONE({step});")
     lines += ["  return 0;", "}", ""]
+    if pointers.arena_used:  # a model whose every value lives in caller buffers has no arena
+        lines[declarations_at:declarations_at] = [
+            f"static int8_t {pointers.arena}[{pointers.plan.size}] __attribute__((aligned(16)));", ""]
     return "\n".join(lines)
 
 

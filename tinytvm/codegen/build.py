@@ -21,8 +21,10 @@ from .lowering import LoweredLayer, lower_layer
 
 @dataclasses.dataclass(frozen=True)
 class BuildOptions:
-    planner: str = "greedy_by_size"
+    planner: str = "auto"
     alignment: int = 8
+    #: Seconds the exact planner may spend when no heuristic reaches the lower bound.
+    planner_time_limit: float = 1.0
     #: Per-layer kernel knobs (layer index -> params fields), e.g. from autotuning records.
     tuning: tuple[tuple[int, tuple[tuple[str, int], ...]], ...] = ()
 
@@ -54,7 +56,7 @@ def plan_memory(lifetimes: Lifetimes, lowered: list[LoweredLayer], options: Buil
         if layer.scratch_bytes:
             scratch_names[step] = f"scratch{step}"
             buffers.append(BufferSpec(scratch_names[step], layer.scratch_bytes, step, step))
-    return plan_arena(buffers, options.planner, options.alignment), scratch_names
+    return plan_arena(buffers, options.planner, options.alignment, options.planner_time_limit), scratch_names
 
 
 def model_io(mod: tvm.IRModule, lifetimes: Lifetimes) -> tuple[list[TensorIO], list[TensorIO]]:
