@@ -13,6 +13,7 @@ from .errors import (
     TinyTVMError,
     UnsupportedOperatorError,
 )
+from .analysis.memory import MemoryReport, analyze
 from .codegen.artifact import Artifact
 from .codegen.build import build
 from .frontend.onnx import from_onnx
@@ -23,6 +24,6 @@ from .reference import reference_run
 __version__ = "0.1.0"
 
 __all__ = [
-    "from_tflite", "from_onnx", "quantize", "reference_run", "build", "Artifact", "TinyTVMError", "ModelFormatError", "QuantizationError",
+    "from_tflite", "from_onnx", "quantize", "reference_run", "build", "Artifact", "analyze", "MemoryReport", "TinyTVMError", "ModelFormatError", "QuantizationError",
     "ResourceLimitError", "UnsupportedOperatorError",
 ]

@@ -50,6 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--seed", type=int, default=0)
     verify.set_defaults(handler=_verify)
 
+    analyze = commands.add_parser("analyze", help="exact memory report (no C compiler involved)")
+    analyze.add_argument("model")
+    analyze.add_argument("--target", default="cortex-m7", choices=["cortex-m7", "cortex-m4", "host"])
+    analyze.add_argument("--board", default=None)
+    analyze.add_argument("--json", action="store_true", help="print the report as JSON")
+    analyze.add_argument("--plot", help="write the memory plots to this PNG file")
+    analyze.add_argument("--no-in-place", action="store_true", help="disable in-place depthwise convolution")
+    analyze.add_argument("--no-schedule", action="store_true", help="keep the imported operator order")
+    analyze.set_defaults(handler=_analyze)
+
     compile_ = commands.add_parser("compile", help="compile a model to C (model.h/.c, kernels, metadata.json)")
     compile_.add_argument("model")
     compile_.add_argument("--target", default="cortex-m7", choices=["cortex-m7", "cortex-m4", "host"])
@@ -84,6 +94,16 @@ def _verify(args) -> int:
     result = verify_against_tflm(args.model, runs=args.runs, seed=args.seed)
     print(result)
     return 0 if result.bit_exact else 1
+
+
+def _analyze(args) -> int:
+    from .analysis.memory import analyze
+    report = analyze(_load(args.model), target=args.target, board=args.board, in_place=not args.no_in_place,
+                     schedule=not args.no_schedule)
+    print(report.to_json() if args.json else report)
+    if args.plot:
+        report.plot(args.plot)
+    return 0
 
 
 def _compile(args) -> int:

@@ -21,6 +21,12 @@ from .lowering import LoweredLayer, lower_layer
 
 @dataclasses.dataclass(frozen=True)
 class BuildOptions:
+    """Everything that shapes the compiled model; ``build`` and ``analyze`` take the same options."""
+
+    #: Reorder independent operators to lower the arena peak (transform.MemoryAwareSchedule).
+    schedule: bool = True
+    #: Let depthwise convolutions overwrite their dying input (transform.InPlaceDepthwise).
+    in_place: bool = True
     planner: str = "auto"
     alignment: int = 8
     #: Seconds the exact planner may spend when no heuristic reaches the lower bound.
@@ -36,17 +42,48 @@ def build(mod: tvm.IRModule, target: str = "cortex-m7", board: str | None = None
         raise TinyTVMError(f"model name '{name}' must be a C identifier (letters, digits, _)")
     target_info = get_target(target)
     board_info = get_board(board, target)
-    build_options = BuildOptions(**options)
+    compiled = plan_model(mod, BuildOptions(**options))
+    check_fits(board_info, compiled.plan, compiled.inputs, compiled.outputs, compiled.lowered)
+    generated = emit_model(name, compiled.inputs, compiled.outputs, compiled.lifetimes, compiled.lowered,
+                           compiled.plan, compiled.scratch_names)
+    layers = [LayerInfo.of(i, layer, low, compiled.plan, compiled.lifetimes, compiled.scratch_names)
+              for i, (layer, low) in enumerate(zip(compiled.lifetimes.layers, compiled.lowered))]
+    return Artifact(name, target_info, board_info, generated, compiled.plan, compiled.inputs, compiled.outputs,
+                    tuple(layers))
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelPlan:
+    """A model after the memory passes: lifetimes, kernel calls and the arena plan (no C yet)."""
+
+    module: tvm.IRModule
+    lifetimes: Lifetimes
+    lowered: list[LoweredLayer]
+    plan: ArenaPlan
+    scratch_names: dict[int, str]
+    inputs: list[TensorIO]
+    outputs: list[TensorIO]
+
+
+def optimize_memory(mod: tvm.IRModule, options: BuildOptions) -> tvm.IRModule:
+    from ..transform.inplace_depthwise import InPlaceDepthwise
+    from ..transform.memory_aware_schedule import MemoryAwareSchedule
+    if options.schedule:
+        mod = MemoryAwareSchedule()(mod)
+    if options.in_place:  # after scheduling: legality depends on the order
+        mod = InPlaceDepthwise()(mod)
+    return mod
+
+
+def plan_model(mod: tvm.IRModule, options: BuildOptions) -> ModelPlan:
+    """Everything ``build`` decides before emitting C; ``analyze`` reports from the same plan."""
+    mod = optimize_memory(mod, options)
     lifetimes = analyze_lifetimes(mod)
-    tuning = dict(build_options.tuning)
+    tuning = dict(options.tuning)
     lowered = [lower_layer(layer, f"l{i}", dict(tuning.get(i, ()))) for i, layer in enumerate(lifetimes.layers)]
-    plan, scratch_names = plan_memory(lifetimes, lowered, build_options)
+    plan, scratch_names = plan_memory(lifetimes, lowered, options)
     inputs, outputs = model_io(mod, lifetimes)
-    check_fits(board_info, plan, inputs, outputs, lowered)
-    generated = emit_model(name, inputs, outputs, lifetimes, lowered, plan, scratch_names)
-    layers = [LayerInfo.of(i, layer, low, plan, lifetimes, scratch_names)
-              for i, (layer, low) in enumerate(zip(lifetimes.layers, lowered))]
-    return Artifact(name, target_info, board_info, generated, plan, inputs, outputs, tuple(layers))
+    return ModelPlan(mod, lifetimes, lowered, plan, scratch_names, inputs, outputs)
 
 
 def plan_memory(lifetimes: Lifetimes, lowered: list[LoweredLayer], options: BuildOptions):

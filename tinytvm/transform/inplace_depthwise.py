@@ -3,15 +3,17 @@
 A depthwise convolution with depth multiplier 1 reads only input channel c to produce output
 channel c. Computing one output channel into a one-channel scratch buffer and then writing it
 over input channel c is therefore safe once channel c has been read completely, and the
-output never needs its own buffer: activation memory drops from N + N' to max(N, N') + one
-channel. Stride-2 layers shrink in place (output pixel k lands on input pixel k's slot of the
-same channel, which only that channel's computation still reads).
+output never needs its own buffer: activation memory drops from 2N to N + one channel.
+(Stride-2 layers could shrink in place -- output pixel k lands on input pixel k's slot of the
+same channel, which only that channel's computation still reads -- and the kernel supports it,
+but the arena planner places a shared storage as one block, which would keep the large input
+alive for the small output; they are left alone until the planner places L-shaped regions.)
 
 Assumes: an integer-only tinytvm module (``main`` with one dataflow block).
 Guarantees: only the ``in_place`` field of qualifying ``tinytvm.depthwise_conv2d`` calls changes,
 and only where it is legal: depth multiplier 1, the input lives in the arena (not the caller's
 input buffer, not a model output), the input (and every view of it) is not read after this
-layer, and the output is not larger than the input. The memory planner then gives the output
+layer, and the output has the input's size. The memory planner then gives the output
 the input's storage; values are unchanged (bit-exact).
 """
 
@@ -38,7 +40,10 @@ def in_place_candidates(mod: tvm.IRModule) -> set[str]:
         if not isinstance(source, relax.Var) or source.name not in lifetimes.storage_of:
             continue
         storage = storages[lifetimes.storage_of[source.name]]
-        if storage.external is None and storage.last == step and layer.output_bytes <= storage.size:
+        # A shrinking (stride-2) layer would keep the whole input storage alive for the smaller
+        # output: the planner places a shared storage as one block (size x union of lifetimes),
+        # so only same-size layers are rewritten until it can place L-shaped regions.
+        if storage.external is None and storage.last == step and layer.output_bytes == storage.size:
             chosen.add(layer.var.name)
     return chosen
 
