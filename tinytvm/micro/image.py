@@ -19,6 +19,7 @@ class ImageReport:
     weights: int       # bytes of the model's constant arrays (part of text)
     max_kernel_stack: int  # largest -fstack-usage figure among the kernel and model functions
     stack_usage: dict[str, int]
+    symbols: dict[str, int]  # symbol -> size, from the ELF symbol table
 
     @property
     def flash(self) -> int:
@@ -45,7 +46,7 @@ def measure_image(artifact) -> ImageReport:
         stack = _stack_usage(work)
     weights = sum(size for name, size in symbols.items() if _is_weight(name))
     return ImageReport(sizes.text, sizes.data, sizes.bss, sizes.stack, weights,
-                       max(stack.values(), default=0), stack)
+                       max(stack.values(), default=0), stack, symbols)
 
 
 def _is_weight(symbol: str) -> bool:
