@@ -17,7 +17,7 @@
 #define MAX_ACT (48 * 48 * 32)
 static int8_t g_in[MAX_ACT], g_out[MAX_ACT];
 static int8_t g_w[64 * 3 * 3 * 64];
-static int32_t g_bias[64], g_mult[64], g_shift[64];
+static int32_t g_bias[256], g_mult[256], g_shift[256];
 static uint64_t g_scratch[8192];
 
 static uint32_t rng = 1;
@@ -32,7 +32,7 @@ static void init_data(void) {
   int i;
   for (i = 0; i < MAX_ACT; ++i) g_in[i] = rnd8();
   for (i = 0; i < (int)sizeof g_w; ++i) g_w[i] = rnd8();
-  for (i = 0; i < 64; ++i) {
+  for (i = 0; i < 256; ++i) {
     g_bias[i] = rnd8() * 37;
     g_mult[i] = 0x40000000 + (int32_t)((uint32_t)rnd8() << 20 & 0x3FFFFFFF);
     g_shift[i] = -9;
@@ -82,7 +82,7 @@ static void bench_conv(const char* name, int32_t h, int32_t w, int32_t ci, int32
 }
 
 static void bench_dw(const char* name, int32_t h, int32_t w, int32_t c, int32_t k, int32_t s,
-                     int32_t impl) {
+                     int32_t impl, int32_t ch_block) {
   tinytvm_depthwise_conv2d_params p;
   uint64_t t;
   memset(&p, 0, sizeof p);
@@ -105,6 +105,7 @@ static void bench_dw(const char* name, int32_t h, int32_t w, int32_t c, int32_t 
   p.rq.act_min = -128;
   p.rq.act_max = 127;
   p.impl = impl;
+  p.ch_block = ch_block;
   if (tinytvm_depthwise_conv2d_s8_scratch_bytes(&p) > sizeof g_scratch) {
     tt_printf("%s: scratch too large\n", name);
     return;
@@ -148,11 +149,15 @@ int main(void) {
   bench_conv("conv 3x3 32x32x16->16 GENERIC", 32, 32, 16, 16, 3, TINYTVM_CONV_GENERIC, 0, 0);
   bench_conv("conv 3x3 16x16x32->32 AUTO(im2col)", 16, 16, 32, 32, 3, TINYTVM_CONV_AUTO, 0, 0);
   bench_conv("conv 1x1 24x24x64->64 AUTO(1x1)", 24, 24, 64, 64, 1, TINYTVM_CONV_AUTO, 0, 0);
+  bench_conv("conv 3x3 32x32x3->16 AUTO(im2col, RGB)", 32, 32, 3, 16, 3, TINYTVM_CONV_AUTO, 0, 0);
   bench_fc("fully connected 1x256->64", 1, 256, 64);
   bench_fc("fully connected 8x256->64", 8, 256, 64);
-  bench_dw("dwconv 3x3 48x48x32 s1 AUTO", 48, 48, 32, 3, 1, TINYTVM_DW_AUTO);
-  bench_dw("dwconv 3x3 48x48x32 s1 GENERIC", 48, 48, 32, 3, 1, TINYTVM_DW_GENERIC);
-  bench_dw("dwconv 3x3 48x48x32 s2 AUTO", 48, 48, 32, 3, 2, TINYTVM_DW_AUTO);
-  bench_dw("dwconv 5x5 24x24x32 s1 AUTO", 24, 24, 32, 5, 1, TINYTVM_DW_AUTO);
+  bench_dw("dwconv 3x3 48x48x32 s1 AUTO(rows)", 48, 48, 32, 3, 1, TINYTVM_DW_AUTO, 0);
+  bench_dw("dwconv 3x3 48x48x32 s1 ROWS ch_block 1", 48, 48, 32, 3, 1, TINYTVM_DW_ROWS, 1);
+  bench_dw("dwconv 3x3 48x48x32 s1 PLANE", 48, 48, 32, 3, 1, TINYTVM_DW_PLANE, 0);
+  bench_dw("dwconv 3x3 48x48x32 s1 GENERIC", 48, 48, 32, 3, 1, TINYTVM_DW_GENERIC, 0);
+  bench_dw("dwconv 3x3 48x48x32 s2 AUTO(rows)", 48, 48, 32, 3, 2, TINYTVM_DW_AUTO, 0);
+  bench_dw("dwconv 3x3 6x6x128 s1 AUTO(rows)", 6, 6, 128, 3, 1, TINYTVM_DW_AUTO, 0);
+  bench_dw("dwconv 5x5 24x24x32 s1 AUTO(rows)", 24, 24, 32, 5, 1, TINYTVM_DW_AUTO, 0);
   return 0;
 }

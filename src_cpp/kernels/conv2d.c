@@ -28,12 +28,8 @@ tinytvm_conv_impl tinytvm_conv2d_s8_resolve_impl(const tinytvm_conv2d_params* p)
 int32_t tt_conv_px_unroll(const tinytvm_conv2d_params* p) { return p->px_unroll == 1 ? 1 : 2; }
 
 size_t tinytvm_conv2d_s8_scratch_bytes(const tinytvm_conv2d_params* p) {
-  const tinytvm_conv_impl impl = tinytvm_conv2d_s8_resolve_impl(p);
-  size_t rq_bytes, col_bytes;
-  if (impl == TINYTVM_CONV_GENERIC) return 0;
-  rq_bytes = (tt_gemm_rq_scratch_bytes(&p->rq, p->out_c) + 7u) & ~(size_t)7u;
-  col_bytes = (size_t)tt_col_elems(p->k_h * p->k_w * p->in_c) * sizeof(int16_t);
-  return rq_bytes + col_bytes;
+  if (tinytvm_conv2d_s8_resolve_impl(p) == TINYTVM_CONV_GENERIC) return 0;
+  return tt_conv_col_bytes(p) + tt_conv_stage_bytes(p) + tt_conv_tailw_bytes(p);
 }
 
 /* TFLM derives output sizes from the padding mode; for explicit padding the standard relation
@@ -101,7 +97,7 @@ static void conv_generic(const tinytvm_conv2d_params* p, const int8_t* input, co
             }
           }
           if (bias) acc += bias[o];
-          out[o] = (int8_t)tt_clamp(tt_rq_exact(acc, &p->rq, o), p->rq.act_min, p->rq.act_max);
+          out[o] = tt_rq_out(acc, &p->rq, o, TT_RQ_EXACT);
         }
       }
     }

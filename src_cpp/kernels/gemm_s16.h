@@ -8,13 +8,14 @@
  * reused for the 2 pixels of a block.
  *
  * Column layout.  Logical element L of pixel p lives at
- *     col[(L / 4) * gstride + 4 * p + perm(L % 4)]          (for L < 4 * (K / 4))
- *     col[(K / 4) * gstride + 4 * p + (L % 4)]              (the K % 4 tail, natural order)
- * gstride = 8 interleaves the groups of two pixels (so one pointer and LDRD with immediate
- * offsets reach both), gstride = 4 is a single pixel.  perm = {0, 2, 1, 3} in the DSP build:
- * SXTAB16 of an int8 word yields the even bytes, SXTAB16 of the word rotated by 8 the odd ones,
- * which pairs with SXTB16 / SXTB16-ROR8 of the weight word in two SMLADs.  The portable build
- * uses perm = identity.  A column buffer holds (K / 4 + 1) * gstride int16.
+ *     col[(L / 4) * gstride + 4 * p + perm(L % 4)]
+ * for every L < 4 * ceil(K / 4); the elements K .. 4 * ceil(K / 4) - 1 of a partial last group
+ * are zero (kernels that read whole groups see zero products there).  gstride = 8 interleaves
+ * the groups of two pixels (so one pointer and LDRD with immediate offsets reach both),
+ * gstride = 4 is a single pixel.  perm = {0, 2, 1, 3} in the DSP build: SXTAB16 of an int8
+ * word yields the even bytes, SXTAB16 of the word rotated by 8 the odd ones, which pairs with
+ * SXTB16 / SXTB16-ROR8 of the weight word in two SMLADs.  The portable build uses
+ * perm = identity.  A column buffer holds (K / 4 + 1) * gstride int16.
  *
  * DSP cost per 4 values of K for a 2-pixel x 2-channel block: 2 LDRD, 2 LDR, 4 SXTB16, 8 SMLAD
  * and the loop branch: 18 instructions for 16 MACs.
@@ -27,35 +28,30 @@
 /* int16 elements of a column buffer for K values with group stride 8 (fits 1 or 2 pixels). */
 TT_INLINE int32_t tt_col_elems(int32_t k) { return ((k >> 2) + 1) * 8; }
 
-/* Packed pair (-zp, -zp) for SXTAB16. */
-TT_INLINE uint32_t tt_pack_offset(int32_t zp) {
-  const uint32_t h = (uint32_t)(uint16_t)(int16_t)(-zp);
-  return h | (h << 16);
-}
 
-/* Physical index of logical element l (k4 = K / 4 full groups). */
-TT_INLINE int32_t tt_col_index(int32_t l, int32_t k4, int32_t gstride) {
-  const int32_t g = l >> 2, r = l & 3;
-  if (g >= k4) return k4 * gstride + (l - 4 * k4);
+/* Physical position of element r (0..3) inside a group. */
 #if TINYTVM_DSP
-  return g * gstride + ((r == 1) ? 2 : (r == 2) ? 1 : r);
+#define TT_PERM(r) ((r) == 1 ? 2 : (r) == 2 ? 1 : (r))
 #else
-  return g * gstride + r;
+#define TT_PERM(r) (r)
 #endif
+
+/* Physical index of logical element l. */
+TT_INLINE int32_t tt_col_index(int32_t l, int32_t gstride) {
+  return (l >> 2) * gstride + TT_PERM(l & 3);
 }
 
 /* Writes src[0..n) - zp as logical elements l0 .. l0 + n - 1 of the pixel column at `col`
- * (already offset by 4 * p).  k4 = K / 4 of the whole column. */
-TT_INLINE void tt_col_convert(int16_t* col, int32_t gstride, int32_t k4, int32_t l0,
-                              const int8_t* src, int32_t n, int32_t zp) {
+ * (already offset by 4 * p). */
+TT_INLINE void tt_col_convert(int16_t* col, int32_t gstride, int32_t l0, const int8_t* src,
+                              int32_t n, int32_t zp) {
   if ((l0 & 3) == 0) {
     /* Fast path: whole groups, 4 values per iteration. */
     int16_t* d = col + (l0 >> 2) * gstride;
-    int32_t groups = (k4 - (l0 >> 2));
+    int32_t groups = n >> 2;
 #if TINYTVM_DSP
     const uint32_t off = tt_pack_offset(zp);
 #endif
-    if (groups > (n >> 2)) groups = n >> 2;
     n -= groups * 4;
     l0 += groups * 4;
     while (groups-- > 0) {
@@ -73,18 +69,23 @@ TT_INLINE void tt_col_convert(int16_t* col, int32_t gstride, int32_t k4, int32_t
       d += gstride;
     }
   }
-  while (n-- > 0) col[tt_col_index(l0++, k4, gstride)] = (int16_t)(*src++ - zp);
+  while (n-- > 0) col[tt_col_index(l0++, gstride)] = (int16_t)(*src++ - zp);
 }
 
 /* Zero logical elements l0 .. l0 + n - 1. */
-TT_INLINE void tt_col_zero(int16_t* col, int32_t gstride, int32_t k4, int32_t l0, int32_t n) {
-  if ((l0 & 3) == 0 && gstride == 4) {
-    const int32_t groups = tinytvm_min_i32(k4 - (l0 >> 2), n >> 2);
-    memset(col + l0, 0, (size_t)groups * 4 * sizeof(int16_t));
-    l0 += groups * 4;
+TT_INLINE void tt_col_zero(int16_t* col, int32_t gstride, int32_t l0, int32_t n) {
+  if ((l0 & 3) == 0) {
+    int16_t* d = col + (l0 >> 2) * gstride;
+    int32_t groups = n >> 2;
     n -= groups * 4;
+    l0 += groups * 4;
+    while (groups-- > 0) {
+      tt_store_u32(d, 0);
+      tt_store_u32(d + 2, 0);
+      d += gstride;
+    }
   }
-  while (n-- > 0) col[tt_col_index(l0++, k4, gstride)] = 0;
+  while (n-- > 0) col[tt_col_index(l0++, gstride)] = 0;
 }
 
 /* ---- micro-kernels ------------------------------------------------------------------------- */
@@ -156,10 +157,10 @@ TT_INLINE void tt_mk_2x2(const int16_t* c, const int8_t* w0, const int8_t* w1, i
   }
 #endif
   for (r = 0; r < t; ++r) {
-    a00 += c[r] * w0[r];
-    a01 += c[r] * w1[r];
-    a10 += c[4 + r] * w0[r];
-    a11 += c[4 + r] * w1[r];
+    a00 += c[TT_PERM(r)] * w0[r];
+    a01 += c[TT_PERM(r)] * w1[r];
+    a10 += c[4 + TT_PERM(r)] * w0[r];
+    a11 += c[4 + TT_PERM(r)] * w1[r];
   }
   acc[0] = a00;
   acc[1] = a01;
@@ -188,8 +189,8 @@ TT_INLINE void tt_mk_2x1(const int16_t* c, const int8_t* w0, int32_t k, int32_t*
     w0 += 4;
   }
   for (r = 0; r < t; ++r) {
-    a0 += c[r] * w0[r];
-    a1 += c[4 + r] * w0[r];
+    a0 += c[TT_PERM(r)] * w0[r];
+    a1 += c[4 + TT_PERM(r)] * w0[r];
   }
   acc[0] = a0;
   acc[1] = a1;
@@ -219,8 +220,8 @@ TT_INLINE void tt_mk_1x2(const int16_t* c, const int8_t* w0, const int8_t* w1, i
     w1 += 4;
   }
   for (r = 0; r < t; ++r) {
-    a0 += c[r] * w0[r];
-    a1 += c[r] * w1[r];
+    a0 += c[TT_PERM(r)] * w0[r];
+    a1 += c[TT_PERM(r)] * w1[r];
   }
   acc[0] = a0;
   acc[1] = a1;
@@ -240,7 +241,7 @@ TT_INLINE int32_t tt_mk_1x1(const int16_t* c, const int8_t* w0, int32_t k, int32
     c += 4;
     w0 += 4;
   }
-  for (r = 0; r < t; ++r) a0 += c[r] * w0[r];
+  for (r = 0; r < t; ++r) a0 += c[TT_PERM(r)] * w0[r];
   return a0;
 }
 

@@ -46,6 +46,20 @@ TT_INLINE uint32_t tt_load_u32(const void* p) {
 }
 TT_INLINE void tt_store_u32(void* p, uint32_t v) { memcpy(p, &v, sizeof v); }
 
+/* Short copies / fills without a libc call (newlib's memcpy costs ~30 instructions for 9 bytes). */
+TT_INLINE void tt_copy_small(void* dst, const void* src, int32_t n) {
+  uint8_t* d = (uint8_t*)dst;
+  const uint8_t* s = (const uint8_t*)src;
+  for (; n >= 4; n -= 4, d += 4, s += 4) tt_store_u32(d, tt_load_u32(s));
+  for (; n > 0; --n) *d++ = *s++;
+}
+TT_INLINE void tt_fill_small(void* dst, int32_t value, int32_t n) {
+  uint8_t* d = (uint8_t*)dst;
+  const uint32_t v = (uint32_t)(uint8_t)value * 0x01010101u;
+  for (; n >= 4; n -= 4, d += 4) tt_store_u32(d, v);
+  for (; n > 0; --n) *d++ = (uint8_t)value;
+}
+
 /* Rotate right by 8; GCC folds it into the "ROR #8" operand of SXTB16/SXTAB16. */
 TT_INLINE uint32_t tt_ror8(uint32_t x) { return (x >> 8) | (x << 24); }
 
@@ -61,12 +75,29 @@ TT_INLINE uint32_t tt_sxtab16_ror8(uint32_t a, uint32_t x) {
   __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
   return r;
 }
+/* PKHBT a, b, LSL #16: (a.lo, b.lo); PKHTB a, b, ASR #16: (b.hi, a.hi) (low half first). */
+TT_INLINE uint32_t tt_pkhbt16(uint32_t a, uint32_t b) {
+  uint32_t r;
+  __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
+TT_INLINE uint32_t tt_pkhtb16(uint32_t a, uint32_t b) {
+  uint32_t r;
+  __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+}
 /* Two words from a word-aligned pointer, post-incremented by 8 bytes (one LDRD). */
 #define TT_LDRD_INC(lo, hi, ptr)                                          \
   __asm__("ldrd %0, %1, [%2], #8"                                          \
           : "=&r"(lo), "=&r"(hi), "+r"(ptr)                                \
           : "m"(*(const uint32_t(*)[2])(const void*)(ptr)))
 #endif
+
+/* Packed pair (-zp, -zp) for SXTAB16. */
+TT_INLINE uint32_t tt_pack_offset(int32_t zp) {
+  const uint32_t h = (uint32_t)(uint16_t)(int16_t)(-zp);
+  return h | (h << 16);
+}
 
 TT_INLINE int32_t tt_clamp(int32_t x, int32_t lo, int32_t hi) {
   x = x < lo ? lo : x;
@@ -85,60 +116,106 @@ TT_INLINE int32_t tt_smmulr(int32_t a, int32_t b) {
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Fast requantization.
+ * Branch-free requantization ("uniform" mode), exact for EVERY int32 accumulator.
  *
- * TFLM's MultiplyByQuantizedMultiplier(acc, m, s) = RDBPOT(SRDHM(acc << ls, m), rs).  With
- * m >= 0 and acc << (ls + 1) representable in int32:
- *   SRDHM(x, m) = floor((x*m + 2^30) / 2^31)          (the "nudge" form is equivalent for x*m < 0)
- *               = floor((2x*m + 2^31) / 2^32) = SMMULR(2x, m)
- * and for rs >= 1, with y >= -(2^31 - 1) (true because |m| < 2^31):
- *   RDBPOT(y, rs) = ((t >> (rs - 1)) + 1) >> 1,  t = y - (y < 0)
- * (round half away from zero as "round half up of y - 1" for negative y).  Folding the zero
- * point into the final halving is exact because 2*zp is even.
- * So the whole requantization costs LSL, SMMULR, ADD, ASR, ADD, ASR (6 instructions) instead
- * of ~15.  tt_rq_prepare() checks once per kernel call that the accumulator bound keeps acc <<
- * (ls + 1) in range for every channel; otherwise the kernels use the exact general routine.
+ * TFLM's MultiplyByQuantizedMultiplier(acc, m, s) with s <= -1 (no left shift) is
+ * RDBPOT(SRDHM(acc, m), -s).  For m >= 0, SRDHM(a, m) = floor((a*m + 2^30) / 2^31) (the
+ * "nudge" form rounds ties up for either sign) = floor((a * 2m + 2^31) / 2^32).  With
+ * m in [2^30, 2^31), m2 = 2m - 2^32 fits in int32 (it is (int32)(m << 1)) and
+ *     a * 2m = a * 2^32 + a * m2,  so  SRDHM(a, m) = SMMLAR(a, m2, a)
+ * (SMMLAR d, n, m, a: d = (a * 2^32 + n * m + 2^31) >> 32 in 64-bit arithmetic): one
+ * instruction, no range condition on a.  With rsm1 = -s - 1 = ~s >= 0 and y = SRDHM(a, m):
+ *     RDBPOT(y, rs) + zp = (((y - (y < 0)) >> rsm1) + 2 * zp + 1) >> 1
+ * (round half away from zero as "round half up of y - 1" for negative y; folding the zero
+ * point into the final halving is exact because 2 * zp is even).  The final >> 1 is the shift
+ * operand of SSAT, so the whole requantization + int8 saturation is SMMLAR, ADD (asr #31),
+ * ASR, ADD, SSAT: 5 instructions.
+ *
+ * A zero multiplier (TFLite's QuantizeMultiplier(0) = (0, 0), e.g. dead channels) also fits:
+ * m2 = 0 gives y = a and rsm1 = ~0, whose low byte 255 makes ASR (by register) return the sign
+ * fill 0 / -1, after which the result is exactly output_zp.  The portable code reproduces
+ * that ASR behaviour.  tt_rqu_ok() checks once per call that every channel is of one of these
+ * two forms (and, for s == -1, that the sum with 2 * zp + 1 cannot overflow); otherwise the
+ * kernels use tt_rq_exact().
  * ------------------------------------------------------------------------------------------- */
 typedef struct {
-  int32_t mult;
-  int32_t lsh1;   /* left shift + 1 (the SMMULR form needs the extra doubling) */
-  int32_t rsh_m1; /* right shift - 1; -1 when there is no right shift */
-} tt_rq_ch;
+  int32_t m2;   /* (int32)(multiplier << 1) */
+  int32_t rsm1; /* ~shift = -shift - 1 */
+} tt_rqu;
 
-TT_INLINE tt_rq_ch tt_rq_channel(const tinytvm_requant_params* rq, int32_t c) {
-  tt_rq_ch r;
+TT_INLINE tt_rqu tt_rqu_channel(const tinytvm_requant_params* rq, int32_t c) {
+  tt_rqu r;
   const int32_t i = rq->per_tensor ? 0 : c;
-  const int32_t s = rq->shift[i];
-  r.mult = rq->multiplier[i];
-  r.lsh1 = (s > 0 ? s : 0) + 1;
-  r.rsh_m1 = (s > 0 ? 0 : -s) - 1;
+  r.m2 = (int32_t)((uint32_t)rq->multiplier[i] << 1);
+  r.rsm1 = ~rq->shift[i];
   return r;
 }
 
-/* Fast requant for a channel known to have a right shift (rsh_m1 >= 0); zp2p1 = 2 * zp + 1. */
-TT_INLINE int32_t tt_rq_fast_rshift(int32_t acc, int32_t mult, int32_t lsh1, int32_t rsh_m1,
-                                    int32_t zp2p1) {
-  const int32_t y = tt_smmulr((int32_t)((uint32_t)acc << lsh1), mult);
-  const int32_t t = y + (y >> 31);
-  return ((t >> rsh_m1) + zp2p1) >> 1;
+/* (acc * 2^32 + a * b + 2^31) >> 32, i.e. SMMLAR. */
+TT_INLINE int32_t tt_smmlar(int32_t a, int32_t b, int32_t acc) {
+#if TINYTVM_DSP
+  int32_t r;
+  __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+#else
+  const int64_t v = (int64_t)acc * 4294967296LL + (int64_t)a * (int64_t)b + 2147483648LL;
+  return (int32_t)(v >> 32); /* arithmetic shift (GCC/Clang/armcc) */
+#endif
 }
 
-/* Fast requant + output zero point, before the activation clamp. */
-TT_INLINE int32_t tt_rq_fast(int32_t acc, tt_rq_ch ch, int32_t output_zp) {
-  if (ch.rsh_m1 >= 0) return tt_rq_fast_rshift(acc, ch.mult, ch.lsh1, ch.rsh_m1, 2 * output_zp + 1);
-  return tt_smmulr((int32_t)((uint32_t)acc << ch.lsh1), ch.mult) + output_zp;
+/* ASR by a register amount with the Arm semantics (amount = n & 255; >= 32 gives the sign). */
+TT_INLINE int32_t tt_asr_reg(int32_t x, int32_t n) {
+#if TINYTVM_DSP
+  int32_t r;
+  __asm__("asr %0, %1, %2" : "=r"(r) : "r"(x), "r"(n));
+  return r;
+#else
+  uint32_t k = (uint32_t)n & 255u;
+  return x >> (k > 31u ? 31u : k);
+#endif
 }
 
-/* Exact general requant (any accumulator). */
+/* Uniform requantization + output zero point, saturated to [-128, 127] (before the activation
+ * clamp).  zp2p1 = 2 * output_zp + 1. */
+TT_INLINE int32_t tt_rqu_s8(int32_t acc, int32_t m2, int32_t rsm1, int32_t zp2p1) {
+  const int32_t y = tt_smmlar(acc, m2, acc);
+  const int32_t t = tinytvm_wrap_add(y, y >> 31);
+  const int32_t v = tinytvm_wrap_add(tt_asr_reg(t, rsm1), zp2p1);
+#if TINYTVM_DSP
+  int32_t r;
+  __asm__("ssat %0, #8, %1, asr #1" : "=r"(r) : "r"(v));
+  return r;
+#else
+  return tt_clamp(v >> 1, -128, 127);
+#endif
+}
+
+/* Exact general requant (any accumulator, any multiplier/shift). */
 TT_INLINE int32_t tt_rq_exact(int32_t acc, const tinytvm_requant_params* rq, int32_t c) {
   const int32_t i = rq->per_tensor ? 0 : c;
   return tinytvm_mbqm(acc, rq->multiplier[i], rq->shift[i]) + rq->output_zp;
 }
 
-/* Returns 1 if tt_rq_fast() is exact for every channel given |acc| <= max_abs_acc_without_bias
- * + |bias[c]|.  O(channels), called once per kernel invocation. */
-int tt_rq_fast_ok(const tinytvm_requant_params* rq, int32_t channels, const int32_t* bias,
-                  uint32_t max_abs_acc_without_bias);
+/* Requantization modes chosen once per kernel call. */
+enum { TT_RQ_EXACT = 0, TT_RQ_UNIFORM = 1 };
+
+/* TT_RQ_UNIFORM if tt_rqu_s8() is exact for every channel given |acc| <=
+ * max_abs_acc_without_bias + |bias[c]|, else TT_RQ_EXACT.  O(channels). */
+int32_t tt_rq_mode(const tinytvm_requant_params* rq, int32_t channels, const int32_t* bias,
+                   uint32_t max_abs_acc_without_bias);
+
+/* Requantize one accumulator of channel c in the given mode, clamp to [act_min, act_max]. */
+TT_INLINE int8_t tt_rq_out(int32_t acc, const tinytvm_requant_params* rq, int32_t c,
+                           int32_t mode) {
+  int32_t v;
+  if (mode == TT_RQ_UNIFORM) {
+    const tt_rqu u = tt_rqu_channel(rq, c);
+    v = tt_rqu_s8(acc, u.m2, u.rsm1, 2 * rq->output_zp + 1);
+  } else {
+    v = tt_rq_exact(acc, rq, c);
+  }
+  return (int8_t)tt_clamp(v, rq->act_min, rq->act_max);
+}
 
 /* Bound on |sum_k (x_k - x_zp) * (w_k - w_zp)| for int8 x, w and zero points in [-128, 127]:
  * |x - x_zp| <= 255 and |w - w_zp| <= 255.  Saturates instead of wrapping. */

@@ -1,5 +1,5 @@
 /*
- * pooling.c - int8 average / max pooling and the H,W mean (TFLM semantics, see pooling.h).
+ * pooling.c - int8 average / max pooling (TFLM semantics, see pooling.h).  MEAN is in mean.c.
  */
 #include "tinytvm/pooling.h"
 
@@ -66,33 +66,4 @@ void tinytvm_max_pool2d_s8(const tinytvm_pool2d_params* p, const int8_t* input, 
         for (c = 0; c < C; ++c) out[c] = (int8_t)tt_clamp(out[c], p->act_min, p->act_max);
       }
     }
-}
-
-void tinytvm_mean_hw_s8(const tinytvm_mean_hw_params* p, const int8_t* input, int8_t* output) {
-  const int32_t C = p->channels;
-  const int32_t n = p->in_h * p->in_w;
-  const int same = p->input_zp == p->output_zp && p->input_scale == p->output_scale;
-  const float scale = p->input_scale / p->output_scale;
-  const float bias = (float)(-p->input_zp) * scale;
-  int32_t b, c, i;
-  for (b = 0; b < p->batches; ++b) {
-    const int8_t* in = input + (size_t)b * n * C;
-    for (c = 0; c < C; ++c) {
-      int32_t sum = 0;
-      int32_t v;
-      for (i = 0; i < n; ++i) sum += in[(size_t)i * C + c];
-      if (n <= 0) {
-        v = 0;
-      } else if (same) {
-        v = sum / n; /* reference_ops::Mean: truncating integer division */
-      } else {
-        const float mean = (float)sum / (float)n;
-        float r = tinytvm_roundf(mean * scale + bias) + (float)p->output_zp;
-        r = r < 127.0f ? r : 127.0f;
-        r = r > -128.0f ? r : -128.0f;
-        v = (int32_t)r;
-      }
-      output[(size_t)b * C + c] = (int8_t)v;
-    }
-  }
 }

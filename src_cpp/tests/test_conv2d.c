@@ -13,6 +13,7 @@
 static int8_t g_in[MAX_IN], g_w[MAX_W], g_out[MAX_OUT], g_ref[MAX_OUT];
 static int32_t g_bias[MAX_C], g_mult[MAX_C], g_shift[MAX_C];
 static uint64_t g_scratch[4096];
+#define CANARY 0xA5u
 
 /* Literal transcription of TFLM reference_integer_ops::ConvPerChannel. */
 static void ref_conv(const tinytvm_conv2d_params* p, const int8_t* in, const int8_t* w,
@@ -37,7 +38,8 @@ static void ref_conv(const tinytvm_conv2d_params* p, const int8_t* in, const int
                         p->input_zp);
             }
           if (bias) acc += bias[o];
-          acc = tinytvm_mbqm(acc, p->rq.multiplier[o], p->rq.shift[o]) + p->rq.output_zp;
+          acc = tinytvm_mbqm(acc, p->rq.multiplier[p->rq.per_tensor ? 0 : o],
+                             p->rq.shift[p->rq.per_tensor ? 0 : o]) + p->rq.output_zp;
           acc = acc < p->rq.act_min ? p->rq.act_min : acc;
           acc = acc > p->rq.act_max ? p->rq.act_max : acc;
           out[((b * p->out_h + oy) * p->out_w + ox) * p->out_c + o] = (int8_t)acc;
@@ -48,9 +50,24 @@ static int32_t out_dim(int32_t in, int32_t k, int32_t s, int32_t d, int32_t pb, 
   return (in + pb + pa - ((k - 1) * d + 1)) / s + 1;
 }
 
+static void run_case_rq(int id, int32_t batches, int32_t h, int32_t w, int32_t ci, int32_t co,
+                        int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t dh, int32_t dw,
+                        int32_t pt, int32_t pl, int32_t pb, int32_t pr, int32_t groups,
+                        int big_bias, int rq_kind);
+
+/* rq_kind: 0 random (sometimes a left shift -> exact requantization), 1 full activation range
+ * and per-channel uniform requantization (the assembly path on DSP cores) with a dead channel
+ * (multiplier 0), 2 per-tensor requantization. */
 static void run_case(int id, int32_t batches, int32_t h, int32_t w, int32_t ci, int32_t co,
                      int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t dh, int32_t dw,
                      int32_t pt, int32_t pl, int32_t pb, int32_t pr, int32_t groups, int big_bias) {
+  run_case_rq(id, batches, h, w, ci, co, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, groups, big_bias, 0);
+}
+
+static void run_case_rq(int id, int32_t batches, int32_t h, int32_t w, int32_t ci, int32_t co,
+                        int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t dh, int32_t dw,
+                        int32_t pt, int32_t pl, int32_t pb, int32_t pr, int32_t groups,
+                        int big_bias, int rq_kind) {
   tinytvm_conv2d_params p;
   size_t n_out, n_in, n_w;
   int32_t i, impl, oc, px;
@@ -77,7 +94,7 @@ static void run_case(int id, int32_t batches, int32_t h, int32_t w, int32_t ci, 
   p.rq.output_zp = tt_rand_zp();
   p.rq.act_min = -128;
   p.rq.act_max = 127;
-  if (tt_rand() % 3 == 0) { /* fused ReLU6-like clamp */
+  if (rq_kind == 0 && tt_rand() % 3 == 0) { /* fused ReLU6-like clamp */
     p.rq.act_min = tt_rand_range(-128, 0);
     p.rq.act_max = tt_rand_range(p.rq.act_min, 127);
   }
@@ -98,7 +115,12 @@ static void run_case(int id, int32_t batches, int32_t h, int32_t w, int32_t ci, 
     g_bias[i] = tt_rand_range(-5000, 5000);
     if (big_bias && i == co / 2) g_bias[i] = 1 << 30; /* forces the exact requant path */
   }
-  if (tt_rand() % 4 == 0) g_shift[0] = 1; /* a left shift */
+  if (rq_kind == 0 && tt_rand() % 4 == 0) g_shift[0] = 1; /* a left shift */
+  if (rq_kind == 1 && co > 1) {
+    g_mult[co - 1] = 0; /* dead channel: QuantizeMultiplier(0) = (0, 0) */
+    g_shift[co - 1] = 0;
+  }
+  p.rq.per_tensor = rq_kind == 2;
   ref_conv(&p, g_in, g_w, g_bias, g_ref);
 
   for (impl = TINYTVM_CONV_AUTO; impl <= TINYTVM_CONV_1X1; ++impl)
@@ -108,10 +130,22 @@ static void run_case(int id, int32_t batches, int32_t h, int32_t w, int32_t ci, 
         p.impl = impl;
         p.oc_unroll = oc;
         p.px_unroll = px;
-        TT_CHECK(tinytvm_conv2d_s8_scratch_bytes(&p) <= sizeof g_scratch, "case %d scratch", id);
+        const size_t scratch = tinytvm_conv2d_s8_scratch_bytes(&p);
+        TT_CHECK(scratch + 16 <= sizeof g_scratch, "case %d scratch", id);
         if (!bias) ref_conv(&p, g_in, g_w, NULL, g_ref);
         memset(g_out, 0x55, n_out);
-        tinytvm_conv2d_s8(&p, g_in, g_w, bias, g_out, g_scratch);
+        memset(g_scratch, CANARY, sizeof g_scratch);
+        tinytvm_conv2d_s8(&p, g_in, g_w, bias, g_out, scratch ? (void*)g_scratch : NULL);
+        for (i = 0; i < 16; ++i)
+          TT_CHECK(((const uint8_t*)g_scratch)[scratch + i] == CANARY, "case %d wrote past scratch",
+                   id);
+        /* conv2d.h: the 1X1 path is in-place capable when out_c <= in_c. */
+        if (tinytvm_conv2d_s8_resolve_impl(&p) == TINYTVM_CONV_1X1 && co <= ci && bias &&
+            n_in <= MAX_OUT) {
+          memcpy(g_out, g_in, n_in);
+          tinytvm_conv2d_s8(&p, g_out, g_w, bias, g_out, scratch ? (void*)g_scratch : NULL);
+          TT_CHECK_BYTES(g_out, g_ref, n_out, "case %d in place oc %d px %d", id, (int)oc, (int)px);
+        }
         TT_CHECK_BYTES(g_out, g_ref, n_out, "case %d impl %d (resolved %d) oc %d px %d", id,
                        (int)impl, (int)tinytvm_conv2d_s8_resolve_impl(&p), (int)oc, (int)px);
         if (!bias) ref_conv(&p, g_in, g_w, g_bias, g_ref);
@@ -136,6 +170,21 @@ int main(void) {
   run_case(id++, 1, 5, 5, 12, 11, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1); /* pointwise, huge bias */
   run_case(id++, 1, 4, 4, 6, 2, 4, 4, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0);   /* kernel == input */
   run_case(id++, 1, 13, 13, 2, 4, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0); /* stride 3 */
+  /* RGB stems (K = 27: staged gather, last-rows weight copy) and the assembly path */
+  /*           id    b  h   w  ci co kh kw sh sw dh dw pt pl pb pr g  big rq */
+  run_case_rq(id++, 1, 11, 11, 3, 8, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1, 0, 1);
+  run_case_rq(id++, 1, 9, 10, 3, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1);
+  run_case_rq(id++, 2, 7, 7, 3, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+  run_case_rq(id++, 1, 8, 8, 3, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1);
+  run_case_rq(id++, 1, 8, 9, 3, 4, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 1); /* 1x1, K = 3 */
+  run_case_rq(id++, 1, 8, 8, 8, 12, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 1);
+  run_case_rq(id++, 1, 6, 7, 12, 10, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+  run_case_rq(id++, 1, 7, 7, 1, 8, 5, 3, 1, 1, 1, 1, 2, 1, 2, 1, 1, 0, 1); /* in_c 1 */
+  run_case_rq(id++, 1, 6, 6, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 2); /* per tensor */
+  run_case_rq(id++, 1, 6, 6, 4, 9, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, 0, 2);
+  run_case_rq(id++, 2, 5, 7, 12, 8, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 1); /* 1x1 in place */
+  run_case_rq(id++, 1, 9, 9, 8, 8, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, 0, 1);
+  run_case_rq(id++, 1, 5, 5, 7, 6, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 1);
   {
     int r;
     for (r = 0; r < 12; ++r) { /* random small shapes */

@@ -12,6 +12,7 @@
 static int8_t g_in[MAX_IN], g_w[7 * 7 * MAX_C], g_out[MAX_OUT], g_ref[MAX_OUT], g_inplace[MAX_IN];
 static int32_t g_bias[MAX_C], g_mult[MAX_C], g_shift[MAX_C];
 static uint64_t g_scratch[2048];
+#define CANARY 0xA5u
 
 static void ref_dw(const tinytvm_depthwise_conv2d_params* p, const int8_t* in, const int8_t* w,
                    const int32_t* bias, int8_t* out) {
@@ -76,7 +77,7 @@ static void run_case(int id, int32_t batches, int32_t h, int32_t w, int32_t c, i
   TT_CHECK(tinytvm_depthwise_conv2d_s8_check(&p) == TINYTVM_OK, "case %d check", id);
   n_in = (size_t)batches * h * w * c;
   n_out = (size_t)batches * p.out_h * p.out_w * oc;
-  if (n_in > MAX_IN || n_out > MAX_OUT || oc > MAX_C || kh * kw > 49) {
+  if (n_in > MAX_IN || n_out > MAX_OUT || oc > MAX_C || kh * kw > 49 || kh > 17) {
     TT_CHECK(0, "case %d too large", id);
     return;
   }
@@ -85,27 +86,46 @@ static void run_case(int id, int32_t batches, int32_t h, int32_t w, int32_t c, i
   tt_rand_requant(g_mult, g_shift, oc, kh * kw);
   for (i = 0; i < oc; ++i) g_bias[i] = tt_rand_range(-3000, 3000);
   if (big_bias) g_bias[oc - 1] = -(1 << 30);
-  ref_dw(&p, g_in, g_w, g_bias, g_ref);
-  for (impl = TINYTVM_DW_AUTO; impl <= TINYTVM_DW_PLANE; ++impl) {
-    p.impl = impl;
-    TT_CHECK(tinytvm_depthwise_conv2d_s8_scratch_bytes(&p) <= sizeof g_scratch, "case %d scratch",
-             id);
-    memset(g_out, 0x55, n_out);
-    tinytvm_depthwise_conv2d_s8(&p, g_in, g_w, g_bias, g_out, g_scratch);
-    TT_CHECK_BYTES(g_out, g_ref, n_out, "case %d impl %d", id, (int)impl);
+  if (tt_rand() % 3 == 0) { /* dead channel: QuantizeMultiplier(0) = (0, 0) */
+    g_mult[oc / 2] = 0;
+    g_shift[oc / 2] = 0;
   }
-  /* In place: same spatial size, depth multiplier 1. */
-  if (m == 1 && p.out_h == h && p.out_w == w) {
-    p.impl = TINYTVM_DW_PLANE;
-    memcpy(g_inplace, g_in, n_in);
-    tinytvm_depthwise_conv2d_s8(&p, g_inplace, g_w, g_bias, g_inplace, g_scratch);
-    TT_CHECK_BYTES(g_inplace, g_ref, n_out, "case %d in place", id);
+  if (tt_rand() % 5 == 0) g_shift[0] = 0; /* no right shift: exact requantization */
+  ref_dw(&p, g_in, g_w, g_bias, g_ref);
+  for (impl = TINYTVM_DW_AUTO; impl <= TINYTVM_DW_ROWS + 4; ++impl) {
+    /* ROWS with ch_block 0 (default 4), 1, 3, 5, 16 */
+    static const int32_t blocks[5] = {0, 1, 3, 5, 16};
+    size_t scratch;
+    p.impl = impl > TINYTVM_DW_ROWS ? TINYTVM_DW_ROWS : impl;
+    p.ch_block = impl >= TINYTVM_DW_ROWS ? blocks[impl - TINYTVM_DW_ROWS] : 0;
+    TT_CHECK(tinytvm_depthwise_conv2d_s8_check(&p) == TINYTVM_OK, "case %d check", id);
+    scratch = tinytvm_depthwise_conv2d_s8_scratch_bytes(&p);
+    TT_CHECK(scratch + 16 <= sizeof g_scratch, "case %d scratch", id);
+    memset(g_out, 0x55, n_out);
+    memset(g_scratch, CANARY, sizeof g_scratch);
+    tinytvm_depthwise_conv2d_s8(&p, g_in, g_w, g_bias, g_out, scratch ? (void*)g_scratch : NULL);
+    TT_CHECK_BYTES(g_out, g_ref, n_out, "case %d impl %d ch_block %d", id, (int)p.impl,
+                   (int)p.ch_block);
+    for (i = 0; i < 16; ++i)
+      TT_CHECK(((const uint8_t*)g_scratch)[scratch + i] == CANARY, "case %d wrote past scratch",
+               id);
+    /* In place (depthwise_conv2d.h): depth multiplier 1, output no larger than the input. */
+    if (m == 1 && p.out_h <= h && p.out_w <= w && pt <= (kh - 1) * dh &&
+        tinytvm_depthwise_conv2d_s8_resolve_impl(&p) != TINYTVM_DW_GENERIC) {
+      memcpy(g_inplace, g_in, n_in);
+      tinytvm_depthwise_conv2d_s8(&p, g_inplace, g_w, g_bias, g_inplace, g_scratch);
+      TT_CHECK_BYTES(g_inplace, g_ref, n_out, "case %d in place impl %d ch_block %d", id,
+                     (int)p.impl, (int)p.ch_block);
+    }
   }
   /* No bias. */
   ref_dw(&p, g_in, g_w, NULL, g_ref);
-  p.impl = TINYTVM_DW_PLANE;
-  tinytvm_depthwise_conv2d_s8(&p, g_in, g_w, NULL, g_out, g_scratch);
-  TT_CHECK_BYTES(g_out, g_ref, n_out, "case %d no bias", id);
+  for (impl = TINYTVM_DW_PLANE; impl <= TINYTVM_DW_ROWS; ++impl) {
+    p.impl = impl;
+    p.ch_block = 0;
+    tinytvm_depthwise_conv2d_s8(&p, g_in, g_w, NULL, g_out, g_scratch);
+    TT_CHECK_BYTES(g_out, g_ref, n_out, "case %d impl %d no bias", id, (int)impl);
+  }
 }
 
 int main(void) {
@@ -125,12 +145,28 @@ int main(void) {
   run_case(id++, 1, 8, 8, 8, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);     /* huge bias -> exact rq */
   run_case(id++, 1, 5, 14, 2, 1, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2, 0);    /* wide */
   run_case(id++, 1, 4, 4, 2, 1, 4, 4, 1, 1, 1, 1, 0, 0, 0, 0, 0);     /* kernel == input */
-  for (r = 0; r < 16; ++r) {
-    const int32_t k = tt_rand_range(1, 5);
-    run_case(id++, tt_rand_range(1, 2), tt_rand_range(5, 11), tt_rand_range(5, 11),
-             tt_rand_range(1, 8), tt_rand_range(1, 3), k, tt_rand_range(1, 5), tt_rand_range(1, 2),
-             tt_rand_range(1, 2), tt_rand_range(1, 2), tt_rand_range(1, 2), tt_rand_range(0, 2),
-             tt_rand_range(0, 2), tt_rand_range(0, 2), tt_rand_range(0, 2), 0);
+  /* MobileNet-like 3x3 with channel counts around the 4-channel fill, widths hitting the
+   * 4-, 2- and 1-output tails, both strides */
+  run_case(id++, 1, 9, 13, 12, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0);
+  run_case(id++, 1, 6, 6, 8, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0);
+  run_case(id++, 1, 3, 3, 8, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0);
+  run_case(id++, 1, 12, 12, 7, 1, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 0);
+  run_case(id++, 1, 13, 11, 8, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1);
+  run_case(id++, 2, 5, 10, 4, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 0);
+  run_case(id++, 1, 7, 9, 8, 1, 3, 3, 1, 1, 2, 1, 2, 1, 2, 1, 0);     /* 3x3, dilation_h 2 */
+  run_case(id++, 1, 8, 8, 5, 1, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 0);     /* stride 3 */
+  run_case(id++, 1, 20, 3, 8, 1, 17, 1, 1, 1, 1, 1, 8, 0, 8, 0, 0);   /* 17x1 (tall kernel) */
+  run_case(id++, 1, 10, 10, 8, 1, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 0);   /* 5x5 s2 (in place too) */
+  for (r = 0; r < 24; ++r) {
+    /* arguments are evaluated in an unspecified order: draw them first */
+    const int32_t b = tt_rand_range(1, 2), c = tt_rand_range(1, 8), m = tt_rand_range(1, 3);
+    const int32_t kh = tt_rand_range(1, 5), kw = tt_rand_range(1, 5);
+    const int32_t sh = tt_rand_range(1, 2), sw = tt_rand_range(1, 2);
+    const int32_t dh = tt_rand_range(1, 2), dw = tt_rand_range(1, 2);
+    const int32_t h = tt_rand_range((kh - 1) * dh + 1, 11), w = tt_rand_range((kw - 1) * dw + 1, 11);
+    const int32_t pt = tt_rand_range(0, 2), pl = tt_rand_range(0, 2);
+    const int32_t pb = tt_rand_range(0, 2), pr = tt_rand_range(0, 2);
+    run_case(id++, b, h, w, c, m, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, 0);
   }
   return tt_report("test_depthwise_conv2d");
 }

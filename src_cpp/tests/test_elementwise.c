@@ -37,8 +37,16 @@ static void rand_add(tinytvm_add_params* p) {
   p->input1_shift = tt_rand_range(-4, -1);
   p->input2_multiplier = (int32_t)(0x40000000u + (tt_rand() & 0x3FFFFFFFu));
   p->input2_shift = -1;
+  if (tt_rand() % 2) { /* the input of larger scale: exactly 0.5 = (2^30, 0), as TFLM computes */
+    p->input2_multiplier = 0x40000000;
+    p->input2_shift = 0;
+  } else if (tt_rand() % 2) {
+    p->input1_multiplier = 0x40000000;
+    p->input1_shift = 0;
+  }
   p->output_multiplier = (int32_t)(0x40000000u + (tt_rand() & 0x3FFFFFFFu));
   p->output_shift = tt_rand_range(-21, -17);
+  if (tt_rand() % 8 == 0) p->output_shift = 0; /* outside the fast path's range */
   p->act_min = tt_rand() % 2 ? -128 : tt_rand_range(-128, 0);
   p->act_max = tt_rand() % 2 ? 127 : tt_rand_range(p->act_min, 127);
 }
@@ -100,7 +108,7 @@ static void run_bcast(int id, const tinytvm_shape* s1, const tinytvm_shape* s2,
 int main(void) {
   int r, i;
   tt_seed(5);
-  for (r = 0; r < 20; ++r) {
+  for (r = 0; r < 60; ++r) {
     tinytvm_add_params pa;
     tinytvm_mul_params pm;
     const int32_t n = tt_rand_range(1, N);

@@ -127,53 +127,90 @@ static void test_random_core(void) {
   }
 }
 
-/* internal.h's SMMULR requantization must equal MBQM whenever tt_rq_fast_ok admits it. */
-static void test_fast_requant(void) {
+/* internal.h's branch-free requantization (SMMLAR form) must equal clamp(MBQM + zp) for every
+ * accumulator whenever tt_rq_mode admits the channel. */
+static int32_t rand_acc(void) {
+  switch (tt_rand() % 6) {
+    case 0:
+      return INT32_MAX - (int32_t)(tt_rand() % 4);
+    case 1:
+      return INT32_MIN + (int32_t)(tt_rand() % 4);
+    case 2:
+      return (int32_t)(tt_rand() % 2000001u) - 1000000;
+    case 3:
+      /* around multiples of 2^30 (wrapping arithmetic) */
+      return (int32_t)((tt_rand() % 4u) * 0x40000000u + tt_rand() % 5u - 2u);
+    default:
+      return (int32_t)tt_rand() >> (tt_rand() % 31);
+  }
+}
+
+static void test_uniform_requant(void) {
   int i;
-  for (i = 0; i < 200000; ++i) {
+  for (i = 0; i < 300000; ++i) {
     tinytvm_requant_params rq;
     int32_t mult = (int32_t)(0x40000000u + (tt_rand() & 0x3FFFFFFFu));
-    int32_t shift = tt_rand_range(-31, 6);
+    int32_t shift = tt_rand_range(-31, -1);
     const int32_t zp = tt_rand_zp();
-    const int32_t ls = shift > 0 ? shift : 0;
-    const int32_t lim = (int32_t)(((uint32_t)1 << (30 - ls)) - 1u);
-    int32_t acc;
-    tt_rq_ch ch;
-    if (tt_rand() % 16 == 0) mult = 0;
-    switch (tt_rand() % 4) {
-      case 0:
-        acc = lim;
+    int32_t acc = rand_acc(), want, got, mode;
+    tt_rqu u;
+    switch (tt_rand() % 16) {
+      case 0: /* dead channel */
+        mult = 0;
+        shift = 0;
         break;
       case 1:
-        acc = -lim;
+        mult = 0x40000000;
+        break;
+      case 2:
+        mult = 0x7FFFFFFF;
         break;
       default:
-        acc = (int32_t)(tt_rand() % (uint32_t)lim) * (tt_rand() & 1 ? 1 : -1);
+        break;
     }
-    if (tt_rand() % 4 == 0) acc >>= tt_rand() % 20;
     rq.multiplier = &mult;
     rq.shift = &shift;
     rq.output_zp = zp;
     rq.act_min = -128;
     rq.act_max = 127;
     rq.per_tensor = 1;
-    TT_CHECK(tt_rq_fast_ok(&rq, 1, NULL, (uint32_t)(acc < 0 ? -acc : acc)), "fast_ok");
-    ch = tt_rq_channel(&rq, 0);
-    TT_CHECK(tt_rq_fast(acc, ch, zp) == tinytvm_mbqm(acc, mult, shift) + zp,
-             "fast requant acc %ld mult %ld shift %ld", (long)acc, (long)mult, (long)shift);
+    mode = tt_rq_mode(&rq, 1, NULL, (uint32_t)(acc < 0 ? -(int64_t)acc : acc));
+    if (shift == -1 && (acc > 0x7FFFFD00 || acc < -0x7FFFFD00)) {
+      TT_CHECK(mode == TT_RQ_EXACT, "s = -1 near overflow must be exact");
+      continue;
+    }
+    TT_CHECK(mode == TT_RQ_UNIFORM, "mode mult %ld shift %ld", (long)mult, (long)shift);
+    u = tt_rqu_channel(&rq, 0);
+    want = tinytvm_mbqm(acc, mult, shift) + zp;
+    want = want < -128 ? -128 : (want > 127 ? 127 : want);
+    got = tt_rqu_s8(acc, u.m2, u.rsm1, 2 * zp + 1);
+    TT_CHECK(got == want, "uniform requant acc %ld mult %ld shift %ld zp %ld: %ld != %ld",
+             (long)acc, (long)mult, (long)shift, (long)zp, (long)got, (long)want);
+    TT_CHECK(tt_rq_out(acc, &rq, 0, mode) == want, "tt_rq_out");
     if (tt_failures > 20) return;
   }
   {
-    /* The bound check itself. */
+    /* The mode check itself. */
     tinytvm_requant_params rq;
-    int32_t mult = 1 << 30, shift = 0, bias = 1 << 29;
-    rq.multiplier = &mult;
-    rq.shift = &shift;
-    rq.per_tensor = 1;
-    TT_CHECK(tt_rq_fast_ok(&rq, 1, &bias, (1u << 29) - 1u), "bound ok");
-    TT_CHECK(!tt_rq_fast_ok(&rq, 1, &bias, 1u << 29), "bound exceeded");
-    shift = 3;
-    TT_CHECK(!tt_rq_fast_ok(&rq, 1, NULL, 1u << 27), "left shift bound");
+    int32_t mult[2] = {1 << 30, 1 << 30}, shift[2] = {-5, -1}, bias[2] = {0, 1 << 29};
+    rq.multiplier = mult;
+    rq.shift = shift;
+    rq.per_tensor = 0;
+    TT_CHECK(tt_rq_mode(&rq, 2, bias, 1u << 20) == TT_RQ_UNIFORM, "uniform");
+    TT_CHECK(tt_rq_mode(&rq, 2, bias, 0x7FFFFFFFu - (1u << 29)) == TT_RQ_EXACT, "s=-1 bound");
+    shift[1] = 0;
+    TT_CHECK(tt_rq_mode(&rq, 2, NULL, 0) == TT_RQ_EXACT, "no right shift");
+    shift[1] = 2;
+    TT_CHECK(tt_rq_mode(&rq, 2, NULL, 0) == TT_RQ_EXACT, "left shift");
+    shift[1] = -3;
+    mult[1] = 12345;
+    TT_CHECK(tt_rq_mode(&rq, 2, NULL, 0) == TT_RQ_EXACT, "unnormalized multiplier");
+    mult[1] = 0;
+    shift[1] = 0;
+    TT_CHECK(tt_rq_mode(&rq, 2, NULL, 0) == TT_RQ_UNIFORM, "zero multiplier");
+    shift[1] = -32;
+    mult[1] = 1 << 30;
+    TT_CHECK(tt_rq_mode(&rq, 2, NULL, 0) == TT_RQ_EXACT, "shift below -31");
   }
 }
 
@@ -182,6 +219,6 @@ int main(void) {
   test_known_values();
   test_approximations();
   test_random_core();
-  test_fast_requant();
+  test_uniform_requant();
   return tt_report("test_fixed_point");
 }

@@ -28,8 +28,17 @@ static void ref_fc(const tinytvm_fully_connected_params* p, const int32_t* bias)
     }
 }
 
+/* full: full activation range, per-channel, a dead channel (the assembly path on DSP cores
+ * when in % 4 == 0). */
+static void run_case_full(int id, int32_t batches, int32_t in, int32_t out, int per_tensor,
+                          int32_t weight_zp, int full);
 static void run_case(int id, int32_t batches, int32_t in, int32_t out, int per_tensor,
                      int32_t weight_zp) {
+  run_case_full(id, batches, in, out, per_tensor, weight_zp, 0);
+}
+
+static void run_case_full(int id, int32_t batches, int32_t in, int32_t out, int per_tensor,
+                          int32_t weight_zp, int full) {
   tinytvm_fully_connected_params p;
   int32_t i, oc;
   memset(&p, 0, sizeof p);
@@ -46,10 +55,18 @@ static void run_case(int id, int32_t batches, int32_t in, int32_t out, int per_t
   p.rq.per_tensor = per_tensor;
   tt_fill_s8(g_in, (size_t)batches * in, -128, 127);
   tt_fill_s8(g_w, (size_t)out * in, -128, 127);
+  if (full) {
+    p.rq.act_min = -128;
+    p.rq.act_max = 127;
+  }
   tt_rand_requant(g_mult, g_shift, out, in);
   for (i = 0; i < out; ++i) g_bias[i] = tt_rand_range(-20000, 20000);
-  for (oc = 1; oc <= 2; ++oc) {
-    const int32_t* bias = oc == 1 ? g_bias : NULL;
+  if (full && out > 2) {
+    g_mult[out - 2] = 0;
+    g_shift[out - 2] = 0;
+  }
+  for (oc = 0; oc <= 4; ++oc) {
+    const int32_t* bias = oc % 2 ? g_bias : NULL;
     p.oc_unroll = oc;
     ref_fc(&p, bias);
     TT_CHECK(tinytvm_fully_connected_s8_scratch_bytes(&p) <= sizeof g_scratch, "scratch");
@@ -68,6 +85,11 @@ int main(void) {
   run_case(id++, 2, 5, 7, 1, 0);
   run_case(id++, 4, 16, 1, 0, 0);
   run_case(id++, 2, 13, 9, 0, 3); /* non-zero weight zero point */
+  run_case_full(id++, 1, 64, 33, 0, 0, 1);
+  run_case_full(id++, 1, 8, 12, 0, 0, 1);
+  run_case_full(id++, 3, 4, 5, 0, 0, 1);
+  run_case_full(id++, 2, 60, 8, 1, 0, 1);
+  run_case_full(id++, 1, 67, 16, 0, 0, 1); /* in % 4 != 0: C path */
   for (r = 0; r < 20; ++r)
     run_case(id++, tt_rand_range(1, MAX_B), tt_rand_range(1, MAX_IN), tt_rand_range(1, MAX_OUT),
              (int)(tt_rand() & 1), 0);

@@ -71,41 +71,81 @@ static void run_pool(int id, int32_t b, int32_t h, int32_t w, int32_t c, int32_t
   TT_CHECK_BYTES(g_out, g_ref, n, "max case %d", id);
 }
 
-static void run_mean(int id, int32_t b, int32_t h, int32_t w, int32_t c, int same) {
-  tinytvm_mean_hw_params p;
-  int32_t i, j, k;
-  p.batches = b;
-  p.in_h = h;
-  p.in_w = w;
-  p.channels = c;
-  p.input_zp = tt_rand_zp();
-  p.input_scale = 0.02f + (float)(tt_rand() % 1000) * 1e-4f;
-  if (same) {
-    p.output_zp = p.input_zp;
-    p.output_scale = p.input_scale;
-  } else {
-    p.output_zp = tt_rand_zp();
-    p.output_scale = 0.01f + (float)(tt_rand() % 1000) * 1e-4f;
+/* MEAN over a random subset of axes (any order) of a random rank-0..6 tensor, against a
+ * direct transcription of QuantizedMeanOrSum (accumulate every input element into its output
+ * slot, then requantize). */
+static int32_t g_sum[2048];
+
+static void run_mean(int id, int32_t rank, int32_t num_axes, int hw) {
+  tinytvm_mean_params p;
+  int32_t d, i, total = 1, out_total = 1, n = 1, pick[TINYTVM_MAX_DIMS];
+  memset(&p, 0, sizeof p);
+  p.in_shape.rank = rank;
+  for (d = 0; d < rank; ++d) {
+    p.in_shape.dims[d] = tt_rand_range(1, rank > 4 ? 3 : 5);
+    total *= p.in_shape.dims[d];
+    pick[d] = d;
   }
-  tt_fill_s8(g_in, (size_t)b * h * w * c, -128, 127);
-  for (i = 0; i < b; ++i)
-    for (k = 0; k < c; ++k) {
-      int32_t sum = 0, v;
-      for (j = 0; j < h * w; ++j) sum += g_in[(i * h * w + j) * c + k];
-      if (same) {
-        v = sum / (h * w);
-      } else {
-        const float scale = p.input_scale / p.output_scale;
-        const float bias = -p.input_zp * scale;
-        const float mean = (float)sum / (float)(h * w);
-        float r = roundf(mean * scale + bias) + (float)p.output_zp;
-        r = r > 127.0f ? 127.0f : (r < -128.0f ? -128.0f : r);
-        v = (int32_t)r;
+  /* random distinct axes in random order */
+  for (d = rank - 1; d > 0; --d) {
+    const int32_t j = tt_rand_range(0, d), t = pick[d];
+    pick[d] = pick[j];
+    pick[j] = t;
+  }
+  if (hw) { /* NHWC spatial mean, axes given as (2, 1) */
+    pick[0] = 2;
+    pick[1] = 1;
+  }
+  if (num_axes > rank) num_axes = rank;
+  p.num_axes = num_axes;
+  for (d = 0; d < num_axes; ++d) {
+    p.axes[d] = pick[d];
+    n *= p.in_shape.dims[pick[d]];
+  }
+  for (d = 0; d < rank; ++d) {
+    int32_t a, red = 0;
+    for (a = 0; a < num_axes; ++a) red |= p.axes[a] == d;
+    if (!red) out_total *= p.in_shape.dims[d];
+  }
+  p.input_zp = tt_rand_zp();
+  p.output_zp = tt_rand_zp();
+  /* multiplier/shift with 1/n folded in, as TFLM's Eval does (occasionally a large ratio) */
+  p.multiplier = (int32_t)(0x40000000u + (tt_rand() & 0x3FFFFFFFu));
+  p.shift = tt_rand_range(-6, 1);
+  {
+    int32_t extra = 0;
+    while ((2 << extra) <= n) ++extra;
+    if (extra > 31 + p.shift) extra = 31 + p.shift;
+    p.multiplier = (int32_t)((((int64_t)p.multiplier) << extra) / n);
+    p.shift -= extra;
+  }
+  if (id % 7 == 3) p.multiplier = -p.multiplier; /* wrapped static_cast in TFLM */
+  tt_fill_s8(g_in, (size_t)total, -128, 127);
+  memset(g_sum, 0, sizeof g_sum);
+  for (i = 0; i < total; ++i) {
+    int32_t rem = i, o = 0, ostride = 1;
+    for (d = rank - 1; d >= 0; --d) {
+      int32_t a, red = 0;
+      const int32_t c = rem % p.in_shape.dims[d];
+      rem /= p.in_shape.dims[d];
+      for (a = 0; a < num_axes; ++a) red |= p.axes[a] == d;
+      if (!red) {
+        o += c * ostride;
+        ostride *= p.in_shape.dims[d];
       }
-      g_ref[i * c + k] = (int8_t)v;
     }
-  tinytvm_mean_hw_s8(&p, g_in, g_out);
-  TT_CHECK_BYTES(g_out, g_ref, (size_t)b * c, "mean case %d (same %d)", id, same);
+    g_sum[o] += g_in[i];
+  }
+  for (i = 0; i < out_total; ++i) {
+    int32_t v = tinytvm_mbqm((int32_t)((uint32_t)g_sum[i] - (uint32_t)p.input_zp * (uint32_t)n),
+                             p.multiplier, p.shift) + p.output_zp;
+    g_ref[i] = (int8_t)(v < -128 ? -128 : (v > 127 ? 127 : v));
+  }
+  memset(g_out, 0x55, (size_t)out_total + 1);
+  tinytvm_mean_s8(&p, g_in, g_out);
+  TT_CHECK_BYTES(g_out, g_ref, (size_t)out_total, "mean case %d (rank %d, %d axes)", id,
+                 (int)rank, (int)num_axes);
+  TT_CHECK(g_out[out_total] == 0x55, "mean case %d wrote past the output", id);
 }
 
 int main(void) {
@@ -123,8 +163,7 @@ int main(void) {
              tt_rand_range(0, kh - 1), tt_rand_range(0, kw - 1), tt_rand_range(0, kh - 1),
              tt_rand_range(0, kw - 1));
   }
-  for (r = 0; r < 20; ++r)
-    run_mean(r, tt_rand_range(1, 2), tt_rand_range(1, 12), tt_rand_range(1, 12),
-             tt_rand_range(1, 7), r % 2);
+  for (r = 0; r < 60; ++r) run_mean(r, tt_rand_range(0, 6), tt_rand_range(0, 6), 0);
+  for (r = 60; r < 64; ++r) run_mean(r, 4, 2, 1);
   return tt_report("test_pooling");
 }

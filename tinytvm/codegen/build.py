@@ -14,6 +14,7 @@ from ..memory.buffers import BufferSpec
 from ..memory.liveness import Lifetimes, analyze_lifetimes
 from ..memory.plan import ArenaPlan, plan_arena
 from ..micro.targets import Board, Target, get_board, get_target
+from ..micro.toolchain import STACK_BYTES
 from .aot import TensorIO, emit_model
 from .artifact import Artifact, LayerInfo
 from .lowering import LoweredLayer, lower_layer
@@ -43,7 +44,7 @@ def build(mod: tvm.IRModule, target: str = "cortex-m7", board: str | None = None
     target_info = get_target(target)
     board_info = get_board(board, target)
     compiled = plan_model(mod, BuildOptions(**options))
-    check_fits(board_info, compiled.plan, compiled.inputs, compiled.outputs, compiled.lowered)
+    check_fits(board_info, target_info, compiled.plan, compiled.inputs, compiled.outputs, compiled.lowered)
     generated = emit_model(name, compiled.inputs, compiled.outputs, compiled.lifetimes, compiled.lowered,
                            compiled.plan, compiled.scratch_names)
     layers = [LayerInfo.of(i, layer, low, compiled.plan, compiled.lifetimes, compiled.scratch_names)
@@ -124,13 +125,15 @@ def _resolve(func: relax.Function, var: relax.Var) -> relax.Var:
     return var
 
 
-def check_fits(board: Board, plan: ArenaPlan, inputs, outputs, lowered) -> None:
-    """Fail before anything is flashed: SRAM (arena + I/O buffers) and flash (constants)."""
+def check_fits(board: Board, target: Target, plan: ArenaPlan, inputs, outputs, lowered) -> None:
+    """Fail before anything is flashed: SRAM (arena + I/O buffers + stack) and flash (constants)."""
     io_bytes = sum(io.nbytes for io in inputs) + sum(io.nbytes for io in outputs)
-    sram = plan.size + io_bytes
+    stack = STACK_BYTES if target.is_arm else 0
+    sram = plan.size + io_bytes + stack
     if sram > board.sram_bytes:
         raise ResourceLimitError(
-            f"the model needs {sram:,} bytes of SRAM (arena {plan.size:,} + inputs/outputs {io_bytes:,}) but "
+            f"the model needs {sram:,} bytes of SRAM (arena {plan.size:,} + inputs/outputs {io_bytes:,} + "
+            f"stack {stack:,}) but "
             f"board '{board.name}' has {board.sram_bytes:,}: {sram - board.sram_bytes:,} bytes too many. Use a "
             "board with more SRAM or a smaller model (tinytvm analyze shows where the peak is)")
     weights = sum(layer.constant_bytes for layer in lowered)

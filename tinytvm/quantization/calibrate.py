@@ -87,19 +87,20 @@ def asymmetric_params(rmin: float, rmax: float, qmin: int = INT8_MIN, qmax: int 
 def symmetric_per_channel(weights: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
     """int8 weights and float32 scales per channel along ``axis``: scale = max|w| / 127, values in [-127, 127].
 
-    An all-zero channel gets scale 1.0 (its values are 0 either way).
+    As the MLIR quantizer of TFLite's converter: the channel's range is made symmetric, the
+    scale is computed in double, values are ``round(w / scale)`` in double (ties away from
+    zero) and the scale is stored as float32. An all-zero channel gets scale 1.0.
     """
     weights = np.asarray(weights, dtype=np.float32)
     axis = axis % weights.ndim
     moved = np.moveaxis(weights, axis, 0).reshape(weights.shape[axis], -1)
     bound = np.abs(moved).max(axis=1) if moved.shape[1] else np.zeros(moved.shape[0], np.float32)
-    scales = (bound.astype(np.float64) / 127.0).astype(np.float32)
-    scales = np.where(scales > 0, scales, np.float32(1.0)).astype(np.float32)
+    scales = bound.astype(np.float64) / 127.0
+    scales = np.where(scales > 0, scales, 1.0)
     view = [1] * weights.ndim
     view[axis] = weights.shape[axis]
-    inverse = (np.float32(1.0) / scales).astype(np.float32).reshape(view)
-    quantized = _round_away(weights * inverse)
-    return np.clip(quantized, -127, 127).astype(np.int8), scales
+    quantized = _round_away(weights.astype(np.float64) / scales.reshape(view))
+    return np.clip(quantized, -127, 127).astype(np.int8), scales.astype(np.float32)
 
 
 def bias_scales(input_scale: float, weight_scales: Sequence[float]) -> np.ndarray:

@@ -4,13 +4,17 @@ The passes work on Relax functions in "QDQ form": float operators whose activati
 operands are ``relax.dequantize`` of int8 values and whose results feed
 ``relax.quantize``. This module reads that form: operator names, constant
 sub-expressions evaluated with numpy, per-tensor quantization parameters, fused
-activations, use counts, and a driver that runs a ``PyExprMutator`` over every
-Relax function of a module and drops the bindings the rewrite left unused.
+activations, weights and biases in TFLite's int8/int32 form, use counts; it emits the
+canonical Q/DQ and tinytvm calls; and it has the driver that runs a ``PyExprMutator``
+over every Relax function of a module and drops the bindings the rewrite left unused,
+plus :func:`name_layers` (unique binding names). It also registers tinytvm's errors
+with TVM's FFI so that they keep their type when raised inside a pass.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -19,12 +23,35 @@ import tvm
 import tvm_ffi
 from tvm import relax
 
-from ..ir.op import OpRecord, is_tinytvm_op, kernel_name
+from ..errors import ModelFormatError, QuantizationError, TinyTVMError, UnsupportedOperatorError
+from ..ir.op import OpRecord, kernel_name
 from ..quantization.calibrate import QParams, asymmetric_params
 from ..quantization.fixed_point import round_half_away
 from ..quantization.params import ACTIVATIONS, activation_range
 
 INT8_MIN, INT8_MAX = -128, 127
+
+
+# -- errors across TVM's FFI --------------------------------------------------------------------------
+# Passes run behind TVM's FFI, which re-creates exceptions from their class name and message. Register
+# tinytvm's errors so they keep their type; UnsupportedOperatorError needs a one-argument form.
+@tvm_ffi.register_error
+class UnsupportedLoweringError(UnsupportedOperatorError):
+    """UnsupportedOperatorError raised inside a pass (survives TVM's FFI with its op name and index)."""
+
+    def __init__(self, op_name: str, index: int | None = None, reason: str | None = None,
+                 supported: list[str] | None = None):
+        if reason is None and index is None:  # re-created by the FFI from the message alone
+            match = re.match(r"operator (?:#(\d+) \((.*?)\)|(\S+)): ", op_name)
+            Exception.__init__(self, op_name)
+            self.op_name = (match.group(2) or match.group(3)) if match else None
+            self.index = int(match.group(1)) if match and match.group(1) else None
+            return
+        super().__init__(op_name, index, reason, supported)
+
+
+for _error in (TinyTVMError, QuantizationError, ModelFormatError):
+    tvm_ffi.register_error(_error)
 
 PRIM_IMMS = (tvm.ir.prim.expr.IntImm, tvm.ir.prim.expr.FloatImm)
 
@@ -301,20 +328,6 @@ def act_range(bounds: tuple[float, float] | None, params: QParams) -> tuple[int,
     return act_min, act_max
 
 
-# -- tinytvm records --------------------------------------------------------------------------
-def emit_record(builder: relax.BlockBuilder, record: OpRecord, operands, shape, name: str = "") -> relax.Var:
-    """Emit ``record(operands)`` with an int8 result of ``shape``."""
-    return builder.emit(record.call(list(operands), tensor_type(shape)), name_hint=name)
-
-
-def int_const(values, dtype: str) -> relax.Expr:
-    return relax.const(np.ascontiguousarray(np.asarray(values).astype(dtype)))
-
-
-def tinytvm_kernel(expr, lookup: Lookup) -> str | None:
-    return kernel_name(resolve(expr, lookup))
-
-
 # -- module driver ------------------------------------------------------------------------------
 def use_counts(func: relax.Function) -> dict[relax.Var, int]:
     """How often each variable is read in ``func`` (bindings and the returned value)."""
@@ -343,17 +356,21 @@ def finish_function(func: relax.Function) -> relax.Function:
 
 def rewrite_module(mod: tvm.IRModule, make_mutator: Callable[[tvm.IRModule, relax.Function], relax.PyExprMutator]
                    ) -> tvm.IRModule:
-    """Run a fresh mutator over every Relax function of ``mod``; unused bindings are removed."""
+    """Run a fresh mutator over every Relax function of ``mod``; unused bindings and aliases are removed."""
     result = tvm.IRModule(dict(mod.functions), attrs=mod.attrs, global_infos=mod.global_infos)
+    changed = False
     for gv, func in relax_functions(mod):
         mutator = make_mutator(mod, func)
         new_func = mutator.visit_expr(func)
-        result[gv] = finish_function(new_func)
-    return result
+        if not new_func.same_as(func):
+            changed = True
+            result[gv] = finish_function(new_func)
+    return canonicalize(result) if changed else mod
 
 
-def check_integer(call) -> bool:
-    return is_tinytvm_op(call)
+def canonicalize(mod: tvm.IRModule) -> tvm.IRModule:
+    """TVM's CanonicalizeBindings: ``y = x`` aliases (left where a rewrite returned a variable) go away."""
+    return relax.transform.CanonicalizeBindings()(mod)
 
 
 # -- emission -------------------------------------------------------------------------------------
@@ -370,7 +387,20 @@ def quantize(expr, params: QParams) -> relax.Call:
 
 
 def record_call(record: OpRecord, operands, shape) -> relax.Call:
+    """``record(operands)`` with an int8 result of ``shape``."""
     return record.call(list(operands), tensor_type(shape))
+
+
+def int_const(values, dtype: str) -> relax.Expr:
+    return relax.const(np.ascontiguousarray(np.asarray(values).astype(dtype)))
+
+
+def first(*candidates):
+    """The first candidate that is not None (Relax expressions cannot be used with ``or``)."""
+    for candidate in candidates:
+        if candidate is not None:
+            return candidate
+    return None
 
 
 # -- layers: quantize(act(add(anchor(dequantize(x), W), B))) -----------------------------------
@@ -467,9 +497,61 @@ def bias_int32(expr, lookup: Lookup, input_scale: float, weight_scales: np.ndarr
     return quantize_bias(floats, expected)
 
 
-def first(*candidates):
-    """The first candidate that is not None (Relax expressions cannot be used with ``or``)."""
-    for candidate in candidates:
-        if candidate is not None:
-            return candidate
-    return None
+def _substitute(expr, env: dict):
+    if isinstance(expr, relax.Var):
+        return env.get(expr, expr)
+    if isinstance(expr, relax.Tuple):
+        return relax.Tuple([_substitute(f, env) for f in expr.fields])
+    if isinstance(expr, relax.TupleGetItem):
+        return relax.TupleGetItem(_substitute(expr.tuple_value, env), expr.index)
+    if isinstance(expr, relax.Call):
+        return relax.Call(expr.op, [_substitute(a, env) for a in expr.args], expr.attrs, expr.ty_args)
+    return expr
+
+
+def name_layers(mod: tvm.IRModule) -> tvm.IRModule:
+    """Give every binding a unique, readable name: ``<kernel>_<n>`` for tinytvm ops (e.g. ``conv2d_0``).
+
+    Per-layer tools key intermediate values by variable name, so names must not repeat. Several
+    outputs are returned as a tuple of output variables (``return (a, b)``), as the TFLite
+    importer does, instead of a variable bound to a tuple.
+    """
+    result = tvm.IRModule(dict(mod.functions), attrs=mod.attrs, global_infos=mod.global_infos)
+    for gv, func in relax_functions(mod):
+        used = {p.name for p in func.params}
+        counters: dict[str, int] = {}
+        env: dict[relax.Var, relax.Var] = {}
+        blocks = []
+        returned = func.body.body
+        bound = {b.var: b.value for block in func.body.blocks for b in block.bindings}
+        tuple_output = None
+        if isinstance(returned, relax.Var) and isinstance(bound.get(returned), relax.Tuple) \
+                and all(isinstance(f, relax.Var) and f in bound for f in bound[returned].fields):
+            tuple_output = returned
+            returned = bound[returned]
+        outputs = {f for f in returned.fields} if tuple_output is not None else set()
+        for block in func.body.blocks:
+            bindings = []
+            for binding in block.bindings:
+                if not isinstance(binding, relax.VarBinding):
+                    return mod
+                if binding.var.same_as(tuple_output):
+                    continue
+                kernel = kernel_name(binding.value)
+                base = kernel or binding.var.name
+                while True:
+                    index = counters.get(base, 0)
+                    counters[base] = index + 1
+                    name = f"{base}_{index}" if kernel or index else base
+                    if name not in used:
+                        break
+                used.add(name)
+                dataflow = isinstance(binding.var, relax.DataflowVar) and binding.var not in outputs
+                var = (relax.DataflowVar if dataflow else relax.Var)(name, binding.var.ty)
+                env[binding.var] = var
+                bindings.append(relax.VarBinding(var, _substitute(binding.value, env)))
+            blocks.append(relax.DataflowBlock(bindings) if isinstance(block, relax.DataflowBlock)
+                          else relax.BindingBlock(bindings))
+        body = relax.SeqExpr(blocks, _substitute(returned, env))
+        result[gv] = relax.Function(func.params, body, func.ret_ty, func.is_pure, func.attrs, func.span)
+    return relax.transform.Normalize()(result)

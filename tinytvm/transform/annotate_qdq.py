@@ -197,27 +197,20 @@ class _Rewriter:
             if name in SHARING and value.args and self.source_params(value.args[0]) is not None \
                     and var not in plan.points:
                 self.params_of[var] = self.source_params(value.args[0])
-            if name in C.ACTIVATION_OPS and value.args[0] in plan.fused:
-                pass  # the producer's quantization is this activation's
             return relax.Call(value.op, new_args, value.attrs, value.ty_args)
         if isinstance(value, relax.TupleGetItem):
             return relax.TupleGetItem(self.arg(value.tuple_value), value.index)
         return self.arg(value)
 
     def _weighted(self, var, call):
-        axis_out = self.plan.weighted[var]
         weight = C.const_eval(call.args[1], self.plan.lookup)
-        if C.op_name(call) == "relax.nn.conv2d":
-            axis = str(call.attrs.kernel_layout).index("O")
-        else:
-            axis = 1
+        axis = str(call.attrs.kernel_layout).index("O") if C.op_name(call) == "relax.nn.conv2d" else 1
         quantized, scales = symmetric_per_channel(weight, axis)
         self.weight_scales[var] = scales
         dq = relax.op.dequantize(relax.const(quantized), relax.const(scales),
                                  relax.const(np.zeros(len(scales), np.int8)), axis=axis, out_dtype="float32")
         weight_var = self.builder.emit(dq, name_hint=f"{var.name}_weight")
         args = [self.arg(call.args[0]), weight_var] + [self.arg(a) for a in call.args[2:]]
-        del axis_out
         return relax.Call(call.op, args, call.attrs, call.ty_args)
 
     def _bias_add(self, var, call):

@@ -102,9 +102,7 @@ class _Analysis:
             if name == "relax.mean" and _rank(call.args[0]) == 4 and self._mean_keeps_order(call):
                 return []  # reduced output identical in both layouts; input may switch
             return None
-        if name in UNARY:
-            if name in ("relax.quantize", "relax.dequantize") and not _per_tensor_or_axis(call):
-                return None
+        if name in UNARY:  # quantize / dequantize included: their axis is remapped
             operands = [call.args[0]]
         elif name in BINARY:
             operands = list(call.args[:2])
@@ -159,12 +157,6 @@ class _Analysis:
         else:  # rank-reducing mean: only its input may switch
             for operand in operands:
                 self.find(operand)
-
-
-def _per_tensor_or_axis(call) -> bool:
-    scale = call.args[1]
-    shape = C.shape_of(scale)
-    return shape is None or int(np.prod(shape)) <= 1 or int(call.attrs.axis) % 4 in NHWC_AXIS
 
 
 class _Rewriter:
@@ -278,10 +270,9 @@ class _Rewriter:
         new_value = self.convert(var, value) if converted else None
         if new_value is None and C.op_name(value) == "relax.mean" and _rank(value.args[0]) == 4 \
                 and value.args[0] in self.analysis.converted and _rank(var) != 4:
-            axes = [NHWC_AXIS[int(a) % 4] for a in value.attrs.axis]
-            new_value = relax.op.mean(self.get(value.args[0], True), axes, False)
-            converted = False  # the reduced output is the same in both layouts
-            out = self._emit(new_value, var.name, is_output)
+            # a rank-reducing mean whose result is the same in both layouts: read the NHWC input
+            axes = None if value.attrs.axis is None else [NHWC_AXIS[int(a) % 4] for a in value.attrs.axis]
+            out = self._emit(relax.op.mean(self.get(value.args[0], True), axes, False), var.name, is_output)
             self.env[var] = (out, False)
             return
         if new_value is None:

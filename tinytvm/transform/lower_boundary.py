@@ -9,7 +9,9 @@ Guarantees:
 * ``quantize(dequantize(q))`` -> ``q`` when the parameters agree, else
   ``tinytvm.requantize(q)`` (TFLM's QUANTIZE int8 -> int8 parameters);
 * ``quantize(x)`` of a float function parameter -> ``tinytvm.quantize(x)``;
-* ``dequantize(q)`` returned by the function -> ``tinytvm.dequantize(q)``.
+* ``dequantize(q)`` returned by the function (and used nowhere else) -> ``tinytvm.dequantize(q)``
+  (``outputs=False`` leaves outputs alone: the lowering pipeline converts them last, once the
+  layers that read the same dequantize have been lowered).
 
 With ``int8_io=True`` the float boundary disappears instead: a float parameter whose
 every use is a quantize with one set of parameters becomes an int8 parameter (same name
@@ -60,6 +62,25 @@ def _int8_inputs(func: relax.Function) -> dict:
             continue
         if all(p.same_as(params[0]) for p in params):
             result[param] = (relax.Var(param.name, C.tensor_type(C.shape_of(param), "int8")), params[0])
+    return result
+
+
+def input_quantization(func: relax.Function) -> list[C.QParams | None]:
+    """Per function parameter: the per-tensor quantization the model applies to it (the parameters of
+    the quantize reading a float input, or of the dequantize reading an int8 input), if any."""
+    bindings = {b.var: b.value for block in func.body.blocks for b in block.bindings}
+    lookup = bindings.get
+    result = []
+    for param in func.params:
+        found = None
+        for value in bindings.values():
+            if C.is_op(value, "relax.quantize", "relax.dequantize") and value.args[0].same_as(param):
+                params = (C.quantize_params(value, lookup) if C.is_op(value, "relax.quantize")
+                          else C.dequantize_source(value, lookup))
+                found = params[1] if isinstance(params, tuple) else params
+                if found is not None:
+                    break
+        result.append(found)
     return result
 
 
@@ -116,18 +137,21 @@ class _Mutator(relax.PyExprMutator):
 class LowerBoundaryQDQ:
     """Fold quantize(dequantize) to requantize and lower the model-boundary quantize/dequantize."""
 
-    def __init__(self, int8_io: bool = False):
+    def __init__(self, int8_io: bool = False, outputs: bool = True):
         self.int8_io = int8_io
+        self.outputs = outputs
 
     def transform_module(self, mod: tvm.IRModule, ctx) -> tvm.IRModule:
         result = tvm.IRModule(dict(mod.functions), attrs=mod.attrs, global_infos=mod.global_infos)
         for gv, func in C.relax_functions(mod):
             bindings = {b.var: b.value for block in func.body.blocks for b in block.bindings}
-            outputs = [bindings[v] for v in output_vars(func) if C.is_op(bindings.get(v), "relax.dequantize")]
+            counts = C.use_counts(func)
+            outputs = [bindings[v] for v in output_vars(func) if self.outputs
+                       and C.is_op(bindings.get(v), "relax.dequantize") and counts.get(v, 0) == 1]
             int8_inputs = _int8_inputs(func) if self.int8_io else {}
             new_func = _Mutator(mod, outputs, int8_inputs, self.int8_io).visit_expr(func)
             if int8_inputs:
                 params = [int8_inputs[p][0] if p in int8_inputs else p for p in new_func.params]
                 new_func = relax.Function(params, new_func.body, None, new_func.is_pure, new_func.attrs, new_func.span)
             result[gv] = C.finish_function(new_func)
-        return result
+        return C.canonicalize(result)

@@ -10,6 +10,9 @@ affine quantization):
   ``permute_dims`` (-> ``tinytvm.transpose``), constant ``nn.pad`` (-> ``tinytvm.pad``, pad
   value quantized with the input's parameters) and ``concat`` of operands that all share
   one scale and zero point (-> ``tinytvm.concat``);
+* int8 values moved directly (int8 model inputs and outputs around which ConvertLayoutNHWC
+  put transposes): ``dequantize(move(q))`` and ``move(quantize(y))`` use the parameters of
+  that dequantize / quantize;
 * ``quantize(move(y))`` -> ``tinytvm.move(quantize(y))`` when ``y`` is not a dequantize
   (quantization is pulled above data movement, so the producer of ``y`` meets its
   quantize directly); ``quantize(concat(y1, y2, ...))`` -> ``tinytvm.concat(quantize(y1),
@@ -22,7 +25,6 @@ Other operators are untouched.
 
 from __future__ import annotations
 
-import numpy as np
 import tvm
 from tvm import relax
 
@@ -66,7 +68,9 @@ class _Mutator(relax.PyExprMutator):
         call = self.visit_expr_post_order(call)
         name = C.op_name(call)
         if name in MOVEMENT:
-            return C.first(self._push_dequantize(call), call)
+            return C.first(self._push_dequantize(call), self._int8_after_quantize(call), call)
+        if name == "relax.dequantize":
+            return C.first(self._int8_before_dequantize(call), call)
         if name == "relax.concat":
             return C.first(self._push_dequantize_concat(call), call)
         if name == "relax.quantize":
@@ -89,6 +93,31 @@ class _Mutator(relax.PyExprMutator):
             return None
         moved = self.builder_.emit(C.record_call(record, [q], shape))
         return C.dequantize(moved, params)
+
+    # int8 values moved directly (int8 model inputs/outputs, after ConvertLayoutNHWC)
+    def _int8_after_quantize(self, call):
+        """move(quantize(y)) on int8 -> tinytvm.move with the quantize's parameters."""
+        source = C.resolve(call.args[0], self.lookup_binding)
+        params = C.quantize_params(source, self.lookup_binding)
+        shape = C.shape_of(call)
+        if params is None or shape is None or self._constant(call.args[0]):
+            return None
+        record = _movement_record(call, params)
+        return None if record is None else C.record_call(record, [call.args[0]], shape)
+
+    def _int8_before_dequantize(self, call):
+        """dequantize(move(q)) with int8 q -> dequantize(tinytvm.move(q))."""
+        moved = C.resolve(call.args[0], self.lookup_binding)
+        source = C.dequantize_source(call, self.lookup_binding)
+        shape = C.shape_of(moved)
+        if C.op_name(moved) not in MOVEMENT or source is None or shape is None \
+                or C.dtype_of(moved.args[0]) != "int8" or self._constant(moved.args[0]):
+            return None
+        record = _movement_record(moved, source[1])
+        if record is None:
+            return None
+        value = self.builder_.emit(C.record_call(record, [moved.args[0]], shape))
+        return C.dequantize(value, source[1])
 
     def _push_dequantize_concat(self, call):
         fields = _concat_fields(call, self.lookup_binding)

@@ -19,7 +19,6 @@ import dataclasses
 import tvm
 from tvm import relax
 
-from ..errors import UnsupportedOperatorError
 from ..ir.ops import Logistic, Requantize, Softmax
 from ..quantization.calibrate import PROBABILITY_PARAMS
 from ..quantization.nonlinear_params import logistic_params, requantize_params, softmax_params
@@ -60,7 +59,7 @@ class _Mutator(relax.PyExprMutator):
                                      **softmax_params(1.0, params.scale))
         except ValueError as error:
             op = "Sigmoid" if name == "relax.sigmoid" else "Softmax"
-            raise UnsupportedOperatorError(op, None, str(error)) from None
+            raise C.UnsupportedLoweringError(op, None, str(error)) from None
         result = C.record_call(record, [q], shape)
         if out.same_as(probability):
             return result

@@ -24,7 +24,7 @@ import tvm
 from tvm import relax
 
 from ..ir.op import decode, is_tinytvm_op
-from ..ir.ops import Reshape, Transpose
+from ..ir.ops import Reshape
 from . import _common as C
 
 

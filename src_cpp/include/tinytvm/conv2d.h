@@ -21,11 +21,14 @@ typedef enum {
   TINYTVM_CONV_AUTO = 0,
   /* Direct loops; handles everything including groups; no scratch.  Slow (reference-like). */
   TINYTVM_CONV_GENERIC = 1,
-  /* im2col of px_unroll output pixels into int16 columns (input zero point already subtracted),
-   * then a 2-pixel x 2-channel SMLAD micro-kernel.  groups == 1 only. */
+  /* im2col of px_unroll output pixels into int16 columns (input zero point already subtracted,
+   * padded to a multiple of 4 values), then a 2-pixel x 2-channel SMLAD micro-kernel whose four
+   * accumulators are requantized in registers (no accumulator or requantization buffers).
+   * groups == 1 only.  Inputs whose in_c is not a multiple of 4 are staged as int8 first (3x3
+   * on 3 channels, the usual RGB stem, has a dedicated gather). */
   TINYTVM_CONV_IM2COL = 2,
   /* Pointwise: k_h == k_w == 1, no padding, any stride.  Like IM2COL but the "gather" is a
-   * straight copy of one input pixel.  groups == 1 only. */
+   * straight widening copy of one input pixel.  groups == 1 only. */
   TINYTVM_CONV_1X1 = 3
 } tinytvm_conv_impl;
 
@@ -48,13 +51,26 @@ typedef struct {
 
   /* Implementation choice (tinytvm_conv_impl) and tuning knobs; 0 = default. */
   int32_t impl;
-  /* Output channels computed together by the micro-kernel: 1 or 2 (default 2). */
+  /* Output channels computed together by the micro-kernel: 1 or 2 (default 2; the assembly
+   * fast path needs 2). */
   int32_t oc_unroll;
-  /* Output pixels computed together (im2col columns held in scratch): 1 or 2 (default 2). */
+  /* Output pixels computed together (im2col columns held in scratch): 1 or 2 (default 2; the
+   * assembly fast path needs 2).  The scratch size does not depend on it. */
   int32_t px_unroll;
 } tinytvm_conv2d_params;
 
-/* Bytes of scratch tinytvm_conv2d_s8 needs for these params (0 for GENERIC). */
+/* Bytes of scratch tinytvm_conv2d_s8 needs for these params (0 for GENERIC).  IM2COL / 1X1:
+ *   2 * 2 * 4 * (K / 4 + 1)                      two int16 columns, K = k_h * k_w * in_c
+ * + (in_c % 4 ? ceil4(K) : 0)                    int8 staging row
+ * + (K % 4 ? (2 * K + 7) & ~3 : 0)               padded copy of the last two weight rows
+ * Nothing grows with out_c: requantization parameters are read per channel on the fly.
+ *
+ * Aliasing: the 1X1 path is in-place capable (output == input) when out_c <= in_c: output
+ * pixels are written in NHWC order after the input pixels of their block were widened into
+ * the columns, and never reach input pixels not yet read.  IM2COL reads the receptive fields
+ * of output pixels n and n + 1 before writing either, so an output buffer may overlap the
+ * input as long as output pixel n lies below every input pixel the windows of pixels >= n
+ * still read. */
 size_t tinytvm_conv2d_s8_scratch_bytes(const tinytvm_conv2d_params* p);
 
 /* The path tinytvm_conv2d_s8 will actually run (resolves AUTO and inapplicable requests). */

@@ -1,6 +1,6 @@
 /*
  * tinytvm/pooling.h - int8 average / max pooling (TFLM reference_integer_ops::AveragePool /
- * MaxPool) and the spatial mean (TFLM MEAN over H and W).
+ * MaxPool) and MEAN over any axes (TFLM reduce MEAN, int8).
  *
  * Pooling never requantizes (TFLM requires equal input/output quantization); windows are
  * clipped to the image: AVERAGE divides by the number of valid taps, rounding half away from
@@ -29,22 +29,25 @@ typedef struct {
 void tinytvm_avg_pool2d_s8(const tinytvm_pool2d_params* p, const int8_t* input, int8_t* output);
 void tinytvm_max_pool2d_s8(const tinytvm_pool2d_params* p, const int8_t* input, int8_t* output);
 
-/* MEAN over axes (1, 2) of an NHWC tensor -> [batches, channels] (keepdims does not change the
- * memory layout).  TFLM (reduce_common.cc EvalIntegerMean):
- *   - input_zp == output_zp and input_scale == output_scale:
- *       out = (int32 sum of raw values) / (H * W)           (C integer division, truncating)
- *   - otherwise (reference_ops::QuantizedMeanOrSum), in float32:
- *       scale = input_scale / output_scale; bias = -input_zp * scale;
- *       mean = (float)sum / (float)(H * W);
- *       out = clamp(round_half_away(mean * scale + bias) + output_zp, -128, 127)
- * The scales are the tensors' float32 scales, exactly as stored in the model. */
+/* MEAN over arbitrary axes (TFLM reduce.cc EvalIntegerMean -> reference_ops::QuantizedMeanOrSum,
+ * the branch TFLM takes for every int8 MEAN):
+ *   out = clamp(MultiplyByQuantizedMultiplier(wrap32(sum - input_zp * n), multiplier, shift)
+ *               + output_zp, -128, 127)
+ * where the int32 (wrapping) `sum` runs over the n = prod(in_shape.dims[axes]) reduced elements
+ * and multiplier/shift already include the 1/n factor (TFLM folds it in at Eval time; the
+ * multiplier may then be any int32, shift in [-31, 30]).  `axes` are resolved (0 <= axis < rank,
+ * no duplicates, any order); num_axes == 0 reduces nothing (n = 1).  The output holds the kept
+ * dimensions in order (keepdims does not change the memory layout).  No scratch: each output
+ * element is accumulated and written in turn.  rank <= TINYTVM_MAX_DIMS. */
 typedef struct {
-  int32_t batches, in_h, in_w, channels;
+  tinytvm_shape in_shape;
+  int32_t num_axes;
+  int32_t axes[TINYTVM_MAX_DIMS];
   int32_t input_zp, output_zp;
-  float input_scale, output_scale;
-} tinytvm_mean_hw_params;
+  int32_t multiplier, shift;
+} tinytvm_mean_params;
 
-void tinytvm_mean_hw_s8(const tinytvm_mean_hw_params* p, const int8_t* input, int8_t* output);
+void tinytvm_mean_s8(const tinytvm_mean_params* p, const int8_t* input, int8_t* output);
 
 #ifdef __cplusplus
 }

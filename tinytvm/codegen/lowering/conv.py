@@ -54,6 +54,10 @@ def lower_conv2d(layer: Layer, prefix: str, tuning: dict | None = None) -> Lower
                         "tinytvm_conv2d_s8_scratch_bytes")
 
 
+DW_GENERIC = scratch.DW_GENERIC
+DW_ROWS = scratch.DW_ROWS
+
+
 @lowers("depthwise_conv2d")
 def lower_depthwise(layer: Layer, prefix: str, tuning: dict | None = None) -> LoweredLayer:
     arrays = _constants(layer, prefix)
@@ -62,7 +66,13 @@ def lower_depthwise(layer: Layer, prefix: str, tuning: dict | None = None) -> Lo
     shapes.pop("out_h"), shapes.pop("out_w")
     fields = {**shapes, "depth_multiplier": layer.record.depth_multiplier, "out_h": layer.out_shape[1],
               "out_w": layer.out_shape[2], "k_h": k_h, "k_w": k_w, **window,
-              "input_zp": layer.record.input_zp, "rq": requant(layer, arrays), "impl": 0, **(tuning or {})}
+              "input_zp": layer.record.input_zp, "rq": requant(layer, arrays), "impl": 0, "ch_block": 0,
+              **(tuning or {})}
+    if layer.record.in_place and scratch.depthwise_resolve_impl(fields) == DW_GENERIC and (k_h, k_w) != (1, 1):
+        # The direct path reads neighbours its own writes have replaced; the buffered paths (ROWS, PLANE)
+        # copy a channel's rows before overwriting them (depthwise_conv2d.h). AUTO resolves to ROWS
+        # except for 1x1 kernels without padding, where GENERIC is in-place safe.
+        fields["impl"] = DW_ROWS
     return LoweredLayer("tinytvm_depthwise_conv2d_s8", "tinytvm/depthwise_conv2d.h", "depthwise_conv2d",
                         "tinytvm_depthwise_conv2d_params", CStruct(fields), CONV_ARGUMENTS,
                         tuple(arrays.values()), scratch.depthwise_conv2d(fields),

@@ -21,7 +21,7 @@ from tvm import relax
 from tvm.relax.frontend.onnx import onnx_frontend
 
 from ...errors import ModelFormatError, QuantizationError, TinyTVMError
-from .loader import graph_inputs, load_model, opset_version
+from .loader import checker_finding, graph_inputs, load_model, opset_version
 from .support import check_nodes, is_qdq_model
 
 
@@ -87,7 +87,9 @@ def _import_checked(proto: onnx.ModelProto, input_shapes: dict | None) -> tvm.IR
     except Exception as error:  # noqa: BLE001 - TVM's frontend raises anything from ValueError to TVMError
         message = str(error).strip().splitlines()
         detail = message[-1] if message else type(error).__name__
-        raise ModelFormatError(f"TVM's ONNX frontend could not import the model: {detail}") from None
+        finding = checker_finding(proto)
+        hint = f" (onnx.checker: {finding})" if finding else ""
+        raise ModelFormatError(f"TVM's ONNX frontend could not import the model: {detail}{hint}") from None
 
 
 class _Importer(onnx_frontend.ONNXGraphImporter):

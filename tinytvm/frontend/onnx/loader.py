@@ -9,7 +9,6 @@ trace reaches the user.
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 import onnx
@@ -23,7 +22,7 @@ INPUT_DTYPES = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.INT8: "int8"
 
 
 def load_model(source) -> onnx.ModelProto:
-    """An ``onnx.ModelProto`` from a ModelProto, a path, or serialized bytes; checked with onnx.checker."""
+    """An ``onnx.ModelProto`` from a ModelProto, a path, or serialized bytes, checked for dangling edges."""
     if isinstance(source, onnx.ModelProto):
         model = source
     elif isinstance(source, (bytes, bytearray, memoryview)):
@@ -41,14 +40,20 @@ def load_model(source) -> onnx.ModelProto:
     problem = _dangling_edges(model)
     if problem:
         raise ModelFormatError(f"the ONNX model is malformed (truncated or corrupted?): {problem}")
+    return model
+
+
+def checker_finding(model: onnx.ModelProto) -> str | None:
+    """What onnx.checker objects to, if anything (first line).
+
+    The checker is stricter than runtimes (it wants shapes on graph outputs, for instance), so
+    its finding is only reported when the import itself fails.
+    """
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else "invalid model"
-        # The checker is stricter than runtimes (e.g. it wants shapes on graph outputs): only
-        # warn, since a model that imports below is usable.
-        warnings.warn(f"onnx.checker: {first}", stacklevel=3)
-    return model
+        return str(error).strip().splitlines()[0] if str(error).strip() else "invalid model"
+    return None
 
 
 def _dangling_edges(model: onnx.ModelProto) -> str | None:
@@ -77,7 +82,8 @@ def _parse(data: bytes, where: str) -> onnx.ModelProto:
     try:
         model.ParseFromString(data)
     except (DecodeError, ValueError, RuntimeError) as error:
-        raise ModelFormatError(f"{where} is not a valid ONNX model (truncated or corrupted protobuf: {error})") from None
+        raise ModelFormatError(f"{where} is not a valid ONNX model (truncated or corrupted protobuf: "
+                               f"{error})") from None
     return model
 
 

@@ -8,11 +8,13 @@ from onnx import helper, numpy_helper
 from .loader import ONNX_DOMAINS, reject
 
 QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
-#: ONNX operators tinytvm lowers to integer operators (int8, TFLite semantics).
+#: ONNX operators tinytvm lowers to integer operators (int8, TFLite semantics). Shape, Gather and Cast
+#: only as static shape arithmetic (e.g. PyTorch's ``x.view(x.size(0), -1)``), which the import folds.
 SUPPORTED_OPS = (
-    "Add", "AveragePool", "Clip", "Concat", "Constant", "Conv", "DequantizeLinear", "Div", "Dropout", "Flatten",
-    "Gemm", "GlobalAveragePool", "Identity", "MatMul", "MaxPool", "Mul", "Pad", "QuantizeLinear", "ReduceMean",
-    "Relu", "Reshape", "Sigmoid", "Softmax", "Squeeze", "Sub", "Transpose", "Unsqueeze",
+    "Add", "AveragePool", "Cast", "Clip", "Concat", "Constant", "Conv", "DequantizeLinear", "Div", "Dropout",
+    "Flatten", "Gather", "Gemm", "GlobalAveragePool", "Identity", "MatMul", "MaxPool", "Mul", "Pad",
+    "QuantizeLinear", "ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Softmax", "Squeeze", "Sub", "Transpose",
+    "Unsqueeze",
 )
 #: Operator-oriented ("QOperator") quantized ONNX operators: supported only in QDQ form.
 QOPERATOR_OPS = ("QLinearConv", "QLinearMatMul", "QLinearAdd", "QLinearMul", "QLinearAveragePool",
