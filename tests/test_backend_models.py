@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import json
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np

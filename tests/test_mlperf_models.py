@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-import tvm
 from tvm import relax
 
 import tinytvm

@@ -17,7 +17,7 @@ import pytest
 
 import tinytvm
 from bitexact import assert_bit_exact, int8_sets
-from oracle import shared_model_path, tflm_check, tflm_run_many, random_inputs
+from oracle import shared_model_path, tflm_check, random_inputs
 from tflite_builder import ModelBuilder
 from tinytvm.errors import QuantizationError, TinyTVMError, UnsupportedOperatorError
 from tinytvm.ir.graph import layers

@@ -7,6 +7,10 @@ supported, so nobody has to read a TVM stack trace to find out what went wrong.
 
 from __future__ import annotations
 
+import re
+
+import tvm_ffi
+
 
 class TinyTVMError(Exception):
     """Base class of every error tinytvm raises on purpose."""
@@ -19,7 +23,15 @@ class ModelFormatError(TinyTVMError):
 class UnsupportedOperatorError(TinyTVMError):
     """The model uses an operator (or an operator option) tinytvm cannot compile."""
 
-    def __init__(self, op_name: str, index: int | None, reason: str, supported: list[str] | None = None):
+    def __init__(self, op_name: str, index: int | None = None, reason: str | None = None,
+                 supported: list[str] | None = None):
+        if reason is None and index is None:
+            # Re-created from its message alone: raised inside a pass, it crossed TVM's FFI.
+            match = re.match(r"operator (?:#(\d+) \((.*?)\)|(\S+)): ", op_name)
+            super().__init__(op_name)
+            self.op_name = (match.group(2) or match.group(3)) if match else None
+            self.index = int(match.group(1)) if match and match.group(1) else None
+            return
         where = f"operator #{index} ({op_name})" if index is not None else f"operator {op_name}"
         message = f"{where}: {reason}"
         if supported:
@@ -35,3 +47,9 @@ class QuantizationError(TinyTVMError):
 
 class ResourceLimitError(TinyTVMError):
     """The compiled model does not fit the board's memory."""
+
+
+# Passes run behind TVM's FFI, which re-creates exceptions from their registered class name and
+# message: registering keeps tinytvm's error types intact when a pass raises them.
+for _error in (TinyTVMError, ModelFormatError, UnsupportedOperatorError, QuantizationError, ResourceLimitError):
+    tvm_ffi.register_error(_error)

@@ -31,7 +31,7 @@ class ModuleSummary:
         return counts
 
     def __str__(self) -> str:
-        lines = [f"inputs: " + ", ".join(f"{n} {d}{list(s)}" for n, s, d in self.inputs),
+        lines = ["inputs: " + ", ".join(f"{n} {d}{list(s)}" for n, s, d in self.inputs),
                  f"{'#':>3}  {'kernel':<18} {'output':<36} {'shape':<20} {'MACs':>10} {'weights':>8}"]
         for index, var, kernel, shape, macs, weights in self.rows:
             lines.append(f"{index:>3}  {kernel:<18} {var[:36]:<36} {str(list(shape)):<20} {macs:>10,} {weights:>8,}")

@@ -14,7 +14,6 @@ with TVM's FFI so that they keep their type when raised inside a pass.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -23,7 +22,6 @@ import tvm
 import tvm_ffi
 from tvm import relax
 
-from ..errors import ModelFormatError, QuantizationError, TinyTVMError, UnsupportedOperatorError
 from ..ir.op import OpRecord, kernel_name
 from ..quantization.calibrate import QParams, asymmetric_params
 from ..quantization.fixed_point import round_half_away
@@ -31,27 +29,6 @@ from ..quantization.params import ACTIVATIONS, activation_range
 
 INT8_MIN, INT8_MAX = -128, 127
 
-
-# -- errors across TVM's FFI --------------------------------------------------------------------------
-# Passes run behind TVM's FFI, which re-creates exceptions from their class name and message. Register
-# tinytvm's errors so they keep their type; UnsupportedOperatorError needs a one-argument form.
-@tvm_ffi.register_error
-class UnsupportedLoweringError(UnsupportedOperatorError):
-    """UnsupportedOperatorError raised inside a pass (survives TVM's FFI with its op name and index)."""
-
-    def __init__(self, op_name: str, index: int | None = None, reason: str | None = None,
-                 supported: list[str] | None = None):
-        if reason is None and index is None:  # re-created by the FFI from the message alone
-            match = re.match(r"operator (?:#(\d+) \((.*?)\)|(\S+)): ", op_name)
-            Exception.__init__(self, op_name)
-            self.op_name = (match.group(2) or match.group(3)) if match else None
-            self.index = int(match.group(1)) if match and match.group(1) else None
-            return
-        super().__init__(op_name, index, reason, supported)
-
-
-for _error in (TinyTVMError, QuantizationError, ModelFormatError):
-    tvm_ffi.register_error(_error)
 
 PRIM_IMMS = (tvm.ir.prim.expr.IntImm, tvm.ir.prim.expr.FloatImm)
 

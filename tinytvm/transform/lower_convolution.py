@@ -27,6 +27,7 @@ from tvm import relax
 
 from ..ir.ops import Conv2D, DepthwiseConv2D
 from ..quantization.params import per_channel_multipliers
+from ..errors import UnsupportedOperatorError
 from . import _common as C
 
 
@@ -82,7 +83,7 @@ class _Mutator(relax.PyExprMutator):
             record = DepthwiseConv2D(depth_multiplier=channels // in_channels, **common)
             kernel = np.ascontiguousarray(np.transpose(ohwi, (3, 1, 2, 0)))
         else:
-            raise C.UnsupportedLoweringError(
+            raise UnsupportedOperatorError(
                 "Conv", None, f"grouped convolution with group={groups} over {in_channels} input channels is not "
                 "supported (only group=1 and depthwise group=channels)")
         operands = [x, C.int_const(kernel, "int8"), C.int_const(bias, "int32"),

@@ -22,6 +22,7 @@ from tvm import relax
 from ..ir.ops import Logistic, Requantize, Softmax
 from ..quantization.calibrate import PROBABILITY_PARAMS
 from ..quantization.nonlinear_params import logistic_params, requantize_params, softmax_params
+from ..errors import UnsupportedOperatorError
 from . import _common as C
 
 
@@ -59,7 +60,7 @@ class _Mutator(relax.PyExprMutator):
                                      **softmax_params(1.0, params.scale))
         except ValueError as error:
             op = "Sigmoid" if name == "relax.sigmoid" else "Softmax"
-            raise C.UnsupportedLoweringError(op, None, str(error)) from None
+            raise UnsupportedOperatorError(op, None, str(error)) from None
         result = C.record_call(record, [q], shape)
         if out.same_as(probability):
             return result

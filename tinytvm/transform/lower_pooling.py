@@ -27,6 +27,7 @@ from tvm import relax
 
 from ..ir.ops import AvgPool2D, MaxPool2D, Mean
 from ..quantization.nonlinear_params import mean_params, resolve_axes
+from ..errors import UnsupportedOperatorError
 from . import _common as C
 
 
@@ -51,7 +52,7 @@ def _pool_record(call, params: C.QParams, in_shape):
     if name == "relax.nn.max_pool2d":
         return MaxPool2D(pool=pool, stride=stride, padding=padding, **common)
     if bool(attrs.count_include_pad) and any(padding):
-        raise C.UnsupportedLoweringError("AveragePool", None, "average pooling that counts padded pixels "
+        raise UnsupportedOperatorError("AveragePool", None, "average pooling that counts padded pixels "
                                        "(count_include_pad=1) is not supported; TFLite averages valid pixels only")
     return AvgPool2D(pool=pool, stride=stride, padding=padding, **common)
 
