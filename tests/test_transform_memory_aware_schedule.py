@@ -95,7 +95,7 @@ def conv1x1(bb, x, channels, seed):
     return bb.emit(record.call(operands, int8((n, h, w, channels))))
 
 
-def depthwise_s2(bb, x, seed):
+def depthwise_s2(bb, x, seed, in_place=False):
     """3x3 / stride 2 SAME depthwise convolution (depth multiplier 1): 4x fewer bytes."""
     n, h, w, c = shape(x)
     rng = np.random.default_rng(seed)
@@ -103,7 +103,8 @@ def depthwise_s2(bb, x, seed):
                 relax.const(np.zeros(c, np.int32)), relax.const(np.full(c, 1 << 30, np.int32)),
                 relax.const(np.full(c, -4, np.int32))]
     record = DepthwiseConv2D(output_scale=S, output_zp=ZP, input_zp=ZP, stride=(2, 2), dilation=(1, 1),
-                             padding=(0, 0, 1, 1), depth_multiplier=1, act_min=-128, act_max=127)
+                             padding=(0, 0, 1, 1), depth_multiplier=1, act_min=-128, act_max=127,
+                             in_place=in_place)
     return bb.emit(record.call(operands, int8((n, h // 2, w // 2, c))))
 
 
@@ -374,15 +375,17 @@ def test_match_cast_splits_a_dataflow_block():
 def test_in_place_operators_run_after_the_other_readers_of_their_input():
     # e is read by B and overwritten by the in-place depthwise D (its last reader). Running D's branch
     # before B would lower the modelled peak to 1808 B but B would then read D's output: not allowed.
+    # (D is marked in place by hand: InPlaceDepthwise leaves shrinking layers alone, the kernel and the
+    # liveness model support them, and the scheduler must respect any in-place operator.)
     def body(bb, x):
         e = conv1x1(bb, x, 15, 1)
         b = conv1x1(bb, e, 13, 2)
         rb = reduce(bb, b)
-        d = depthwise_s2(bb, e, 3)
+        d = depthwise_s2(bb, e, 3, in_place=True)
         y = conv1x1(bb, conv1x1(bb, d, 2, 4), 1, 5)
         return concat(bb, [rb, y])
 
-    before = InPlaceDepthwise()(function(body))
+    before = function(body)
     assert [lay.record.in_place for lay in layers(before) if lay.kernel == "depthwise_conv2d"] == [True]
     after, report = run_pass(before)
     order = [lay.kernel for lay in layers(after)]
@@ -514,7 +517,9 @@ def test_host_build_is_bit_exact_before_and_after(make):
     after = MemoryAwareSchedule()(before)
     sets = [[random_input(before, seed)] for seed in range(3)]
     host = get_runner("host")
-    art_before, art_after = tinytvm.build(before, target="host"), tinytvm.build(after, target="host")
+    # build() schedules by default: the "before" artifact keeps the imported order on purpose.
+    art_before = tinytvm.build(before, target="host", schedule=False)
+    art_after = tinytvm.build(after, target="host", schedule=False)
     assert art_after.plan.size < art_before.plan.size  # the planned arena (with kernel scratch) shrinks too
     for xs, a, b in zip(sets, host.run_many(art_before, sets), host.run_many(art_after, sets)):
         reference = tinytvm.reference_run(before, xs)

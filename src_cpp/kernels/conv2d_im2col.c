@@ -18,7 +18,9 @@
 #include "gemm_s16.h"
 
 size_t tt_conv_col_bytes(const tinytvm_conv2d_params* p) {
-  return (size_t)tt_col_elems(p->k_h * p->k_w * p->in_c) * sizeof(int16_t);
+  /* tt_col_elems() holds two interleaved columns; px_unroll 1 needs one. */
+  const size_t elems = (size_t)tt_col_elems(p->k_h * p->k_w * p->in_c);
+  return (tt_conv_px_unroll(p) == 2 ? elems : elems / 2) * sizeof(int16_t);
 }
 
 size_t tt_conv_stage_bytes(const tinytvm_conv2d_params* p) {

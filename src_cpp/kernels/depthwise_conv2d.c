@@ -579,6 +579,68 @@ static void dw_row_any(const tinytvm_depthwise_conv2d_params* p, const dw_geom* 
   }
 }
 
+/* Kernel widths of up to 8 taps with dilation_w == 1 and k_h <= DW_ROWS_CACHED: NP weight
+ * pairs per kernel row, fully unrolled, two outputs per iteration sharing the weight loads;
+ * any stride.  Not inlined: it needs its own register allocation. */
+TT_INLINE void dw_row_pairs_body(const tinytvm_depthwise_conv2d_params* p, const dw_geom* g,
+                                 const dw_ctx* cx, const dw_rows* rr, const int16_t* wpk,
+                                 int32_t bias, int32_t o, int8_t* out, const int NP,
+                                 const int FAST) {
+  const int32_t kh = p->k_h, kwp = g->kwp, n = p->out_w, sw = p->stride_w, step = cx->step;
+  const tt_rqu u = tt_rqu_channel(cx->rq, o);
+  const int32_t zp2p1 = cx->zp2p1;
+  const int16_t* rows[DW_ROWS_CACHED];
+  int32_t x, ky;
+  for (ky = 0; ky < kh; ++ky) rows[ky] = dw_row_ptr(rr, ky);
+  for (x = 0; x < n; x += 2) {
+    const int16_t* w = wpk;
+    const size_t off = (size_t)x * sw;
+    const int two = x + 1 < n;
+    int32_t a0 = bias, a1 = bias;
+    for (ky = 0; ky < kh; ++ky, w += kwp) {
+      const int16_t* r = rows[ky] + off;
+      const int16_t* r1 = r + sw;
+      uint32_t wv = tt_load_u32(w);
+      a0 = DW_SMLAD(tt_load_u32(r), wv, a0);
+      a1 = DW_SMLAD(tt_load_u32(r1), wv, a1);
+      if (NP > 1) {
+        wv = tt_load_u32(w + 2);
+        a0 = DW_SMLAD(tt_load_u32(r + 2), wv, a0);
+        a1 = DW_SMLAD(tt_load_u32(r1 + 2), wv, a1);
+      }
+      if (NP > 2) {
+        wv = tt_load_u32(w + 4);
+        a0 = DW_SMLAD(tt_load_u32(r + 4), wv, a0);
+        a1 = DW_SMLAD(tt_load_u32(r1 + 4), wv, a1);
+      }
+      if (NP > 3) {
+        wv = tt_load_u32(w + 6);
+        a0 = DW_SMLAD(tt_load_u32(r + 6), wv, a0);
+        a1 = DW_SMLAD(tt_load_u32(r1 + 6), wv, a1);
+      }
+    }
+    out[0] = DW_RQ(a0);
+    if (!two) break;
+    out[step] = DW_RQ(a1);
+    out += 2 * step;
+  }
+}
+
+#define DW_ROW_PAIRS_FN(NP, FAST)                                                              \
+  static TT_NOINLINE void dw_row_pairs_##NP##_##FAST(                                          \
+      const tinytvm_depthwise_conv2d_params* p, const dw_geom* g, const dw_ctx* cx,            \
+      const dw_rows* rr, const int16_t* wpk, int32_t bias, int32_t o, int8_t* out) {           \
+    dw_row_pairs_body(p, g, cx, rr, wpk, bias, o, out, NP, FAST);                              \
+  }
+DW_ROW_PAIRS_FN(1, 0)
+DW_ROW_PAIRS_FN(1, 1)
+DW_ROW_PAIRS_FN(2, 0)
+DW_ROW_PAIRS_FN(2, 1)
+DW_ROW_PAIRS_FN(3, 0)
+DW_ROW_PAIRS_FN(3, 1)
+DW_ROW_PAIRS_FN(4, 0)
+DW_ROW_PAIRS_FN(4, 1)
+
 static void dw_row_dispatch(const tinytvm_depthwise_conv2d_params* p, const dw_geom* g,
                             const dw_ctx* cx, const dw_rows* rr, const int16_t* wpk,
                             int32_t bias, int32_t o, int8_t* out, int fast, int kind) {
@@ -599,6 +661,14 @@ static void dw_row_dispatch(const tinytvm_depthwise_conv2d_params* p, const dw_g
         dw3_s2(cx, r0, r1, r2, wpk, bias, o, p->out_w, out, 0);
       }
     }
+  } else if (p->dilation_w == 1 && g->kwp <= 8 && p->k_h <= DW_ROWS_CACHED) {
+    typedef void (*row_fn)(const tinytvm_depthwise_conv2d_params*, const dw_geom*, const dw_ctx*,
+                           const dw_rows*, const int16_t*, int32_t, int32_t, int8_t*);
+    static const row_fn fns[4][2] = {{dw_row_pairs_1_0, dw_row_pairs_1_1},
+                                     {dw_row_pairs_2_0, dw_row_pairs_2_1},
+                                     {dw_row_pairs_3_0, dw_row_pairs_3_1},
+                                     {dw_row_pairs_4_0, dw_row_pairs_4_1}};
+    fns[g->kwp / 2 - 1][fast ? 1 : 0](p, g, cx, rr, wpk, bias, o, out);
   } else {
     dw_row_any(p, g, cx, rr, wpk, bias, o, out);
   }
@@ -624,6 +694,67 @@ static void dw_fill(const tinytvm_depthwise_conv2d_params* p, const dw_geom* g, 
 #endif
   dw_fill_row(p, g, input, b, c0, gc, iy, dst);
 }
+
+#if TINYTVM_DSP
+/* 3x3 fast path (uniform requantization, full range): every output row of one channel block,
+ * with the per-row work reduced to the ring bookkeeping and two assembly calls. */
+static TT_NOINLINE void dw3_block_rows_dsp(const tinytvm_depthwise_conv2d_params* p,
+                                           const dw_geom* g, const int8_t* input, int32_t b,
+                                           int32_t c0, int32_t gc, int16_t* band,
+                                           const int16_t* blocks, int32_t bstride, int8_t* out_img,
+                                           int kind) {
+  const int32_t dm = g->dm, rows = g->rows, pt = p->pad_top, dh = p->dilation_h;
+  const size_t slot_elems = (size_t)g->g * g->pws;
+  const size_t out_row_bytes = (size_t)p->out_w * g->out_c;
+  const int32_t groups = dm == 1 ? 1 : gc; /* calls per output row */
+  const int32_t nx = tinytvm_max_i32(0, tinytvm_min_i32(p->in_w, g->pw - p->pad_left));
+  const int8_t* in_img = input + (size_t)b * p->in_h * p->in_w * p->in_c + c0;
+  const size_t in_row_bytes = (size_t)p->in_w * p->in_c;
+  dw3_row_args a;
+  dw_fill4_args f;
+  int32_t next = -pt, oy, j;
+  f.step = p->in_c;
+  f.pws = g->pws * (int32_t)sizeof(int16_t);
+  f.pairs = nx >> 1;
+  f.off = tt_pack_offset(p->input_zp);
+  f.tail = nx & 1;
+  for (oy = 0; oy < p->out_h; ++oy) {
+    const int32_t iy0 = oy * p->stride_h - pt;
+    const int32_t last = iy0 + 2 * dh;
+    int32_t iy;
+    for (iy = tinytvm_max_i32(next, iy0); iy <= last; ++iy) {
+      int16_t* dst = band + (size_t)((iy + pt) % rows) * slot_elems;
+      if (gc == 4 && nx > 0 && iy >= 0 && iy < p->in_h) {
+        f.src = in_img + (size_t)iy * in_row_bytes;
+        f.d0 = dst + p->pad_left;
+        tt_dw_fill4_dsp(&f);
+      } else {
+        dw_fill_row(p, g, input, b, c0, gc, iy, dst);
+      }
+    }
+    if (last + 1 > next) next = last + 1;
+    for (j = 0; j < groups; ++j) {
+      const int16_t* base = band + (size_t)j * g->pws;
+      a.r0 = base + (size_t)((iy0 + pt) % rows) * slot_elems;
+      a.r1 = base + (size_t)((iy0 + dh + pt) % rows) * slot_elems;
+      a.r2 = base + (size_t)((iy0 + 2 * dh + pt) % rows) * slot_elems;
+      a.out = out_img + (size_t)oy * out_row_bytes + (size_t)(c0 + j) * dm;
+      a.step = g->out_c;
+      a.n4 = p->out_w >> 2;
+      a.blk = (const int32_t*)(const void*)(blocks + (size_t)j * dm * bstride);
+      a.n21 = p->out_w & 3;
+      a.row_adv = dm == 1 ? g->pws * (int32_t)sizeof(int16_t) : 0;
+      a.blk_adv = bstride * (int32_t)sizeof(int16_t);
+      a.nch = dm == 1 ? gc : dm;
+      if (kind == 1) {
+        tt_dw3s1_rows_dsp(&a);
+      } else {
+        tt_dw3s2_rows_dsp(&a);
+      }
+    }
+  }
+}
+#endif
 
 static void dw_buffered(const tinytvm_depthwise_conv2d_params* p, tinytvm_dw_impl impl,
                         const int8_t* input, const int8_t* weight, const int32_t* bias,
@@ -664,6 +795,12 @@ static void dw_buffered(const tinytvm_depthwise_conv2d_params* p, tinytvm_dw_imp
           for (kx = 0; kx < kw; ++kx)
             blk[DW_BLOCK_HEAD + ky * g.kwp + kx] = weight[(ky * kw + kx) * g.out_c + o];
       }
+#if TINYTVM_DSP
+      if (fast && kind) {
+        dw3_block_rows_dsp(p, &g, input, b, c0, gc, band, blocks, bstride, out_img, kind);
+        continue;
+      }
+#endif
       for (oy = 0; oy < p->out_h; ++oy) {
         const int32_t iy0 = oy * p->stride_h - p->pad_top;
         const int32_t last = iy0 + (kh - 1) * p->dilation_h;
@@ -674,33 +811,6 @@ static void dw_buffered(const tinytvm_depthwise_conv2d_params* p, tinytvm_dw_imp
           dw_fill(p, &g, input, b, c0, gc, iy, band + (size_t)slot * g.g * g.pws);
         }
         if (last + 1 > next) next = last + 1;
-#if TINYTVM_DSP
-        if (fast && kind) {
-          /* All channels of the block (dm == 1), or the dm outputs of each input channel. */
-          const int32_t groups = dm == 1 ? 1 : gc;
-          for (j = 0; j < groups; ++j) {
-            dw3_row_args a;
-            const int32_t ch = dm == 1 ? 0 : j;
-            a.r0 = band + ((size_t)((iy0 + p->pad_top) % g.rows) * g.g + ch) * g.pws;
-            a.r1 = band + ((size_t)((iy0 + p->dilation_h + p->pad_top) % g.rows) * g.g + ch) * g.pws;
-            a.r2 = band + ((size_t)((iy0 + 2 * p->dilation_h + p->pad_top) % g.rows) * g.g + ch) * g.pws;
-            a.out = out_row + (size_t)(c0 + ch) * dm;
-            a.step = g.out_c;
-            a.n4 = p->out_w >> 2;
-            a.blk = (const int32_t*)(const void*)(blocks + (size_t)ch * dm * bstride);
-            a.n21 = p->out_w & 3;
-            a.row_adv = dm == 1 ? g.pws * (int32_t)sizeof(int16_t) : 0;
-            a.blk_adv = bstride * (int32_t)sizeof(int16_t);
-            a.nch = dm == 1 ? gc : dm;
-            if (kind == 1) {
-              tt_dw3s1_rows_dsp(&a);
-            } else {
-              tt_dw3s2_rows_dsp(&a);
-            }
-          }
-          continue;
-        }
-#endif
         for (j = 0; j < gc; ++j) {
           dw_rows rr;
           rr.base = band + (size_t)j * g.pws;

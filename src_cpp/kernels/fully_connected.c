@@ -177,9 +177,10 @@ void tinytvm_fully_connected_s8(const tinytvm_fully_connected_params* p, const i
     int8_t* out = output + (size_t)b * n;
     int32_t o = 0;
 #if TINYTVM_DSP
-    if (unroll == 4 && mode == TT_RQ_UNIFORM && !rq->per_tensor && rq->act_min <= -128 &&
-        rq->act_max >= 127 && (k & 3) == 0 && k > 0 && n >= 4) {
+    if (unroll == 4 && mode == TT_RQ_UNIFORM && rq->act_min <= -128 && rq->act_max >= 127 &&
+        (k & 3) == 0 && k > 0 && n >= 4) {
       fc_rows4_state st;
+      int32_t m4[4], s4[4], j;
       st.x = x;
       st.w = weight;
       st.k = k;
@@ -191,8 +192,22 @@ void tinytvm_fully_connected_s8(const tinytvm_fully_connected_params* p, const i
       st.shift = rq->shift;
       st.out = out;
       st.zp2p1 = 2 * rq->output_zp + 1;
-      st.out_end = out + (n & ~3);
-      tt_fc_rows4_dsp(&st);
+      if (!rq->per_tensor) {
+        st.out_end = out + (n & ~3);
+        tt_fc_rows4_dsp(&st);
+      } else {
+        /* One multiplier/shift: feed the routine a replicated copy, one group at a time. */
+        for (j = 0; j < 4; ++j) {
+          m4[j] = rq->multiplier[0];
+          s4[j] = rq->shift[0];
+        }
+        for (j = 0; j < (n >> 2); ++j) {
+          st.mult = m4;
+          st.shift = s4;
+          st.out_end = st.out + 4;
+          tt_fc_rows4_dsp(&st);
+        }
+      }
       o = n & ~3;
     }
 #endif

@@ -1,8 +1,7 @@
 /*
  * gemm_s16.h - int16 activation "column" x int8 weight micro-kernels (internal).
  *
- * Convolution (im2col / 1x1) and fully connected layers reduce to dot products between an
- * activation vector of length K with the input zero point already subtracted (int16) and a
+ * Convolution (im2col / 1x1) reduces to dot products between an activation vector of length K with the input zero point already subtracted (int16) and a
  * weight row of K int8 values.  Converting the activations once per output pixel and reusing
  * them for every output channel amortizes the widening; each weight word is widened once and
  * reused for the 2 pixels of a block.
@@ -18,7 +17,8 @@
  * perm = identity.  A column buffer holds (K / 4 + 1) * gstride int16.
  *
  * DSP cost per 4 values of K for a 2-pixel x 2-channel block: 2 LDRD, 2 LDR, 4 SXTB16, 8 SMLAD
- * and the loop branch: 18 instructions for 16 MACs.
+ * and the loop branch: 18 instructions for 16 MACs (the assembly loop in gemm_s16.c; the C
+ * micro-kernels below serve the remainders: one pixel, an odd channel, exact requantization).
  */
 #ifndef TINYTVM_KERNELS_GEMM_S16_H_
 #define TINYTVM_KERNELS_GEMM_S16_H_
@@ -96,37 +96,7 @@ TT_INLINE void tt_mk_2x2(const int16_t* c, const int8_t* w0, const int8_t* w1, i
   int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
   int32_t n = k >> 2, r;
   const int32_t t = k & 3;
-#if TINYTVM_DSP && defined(__OPTIMIZE__)
-  if (n > 0) {
-    /* 14 live registers: GCC cannot schedule the C version without spilling. */
-    uint32_t xa, xb, ya, yb, w, wa;
-    __asm__ volatile(
-        "1:\n\t"
-        "ldr    %[w], [%[w0]], #4\n\t"
-        "ldrd   %[xa], %[xb], [%[c]], #16\n\t"
-        "sxtb16 %[wa], %[w]\n\t"
-        "sxtb16 %[w], %[w], ror #8\n\t"
-        "smlad  %[a00], %[xa], %[wa], %[a00]\n\t"
-        "ldrd   %[ya], %[yb], [%[c], #-8]\n\t"
-        "smlad  %[a00], %[xb], %[w], %[a00]\n\t"
-        "smlad  %[a10], %[ya], %[wa], %[a10]\n\t"
-        "smlad  %[a10], %[yb], %[w], %[a10]\n\t"
-        "ldr    %[w], [%[w1]], #4\n\t"
-        "sxtb16 %[wa], %[w]\n\t"
-        "sxtb16 %[w], %[w], ror #8\n\t"
-        "smlad  %[a01], %[xa], %[wa], %[a01]\n\t"
-        "smlad  %[a01], %[xb], %[w], %[a01]\n\t"
-        "smlad  %[a11], %[ya], %[wa], %[a11]\n\t"
-        "smlad  %[a11], %[yb], %[w], %[a11]\n\t"
-        "subs   %[n], %[n], #1\n\t"
-        "bne    1b\n\t"
-        : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [c] "+r"(c),
-          [w0] "+r"(w0), [w1] "+r"(w1), [n] "+r"(n), [xa] "=&r"(xa), [xb] "=&r"(xb),
-          [ya] "=&r"(ya), [yb] "=&r"(yb), [w] "=&r"(w), [wa] "=&r"(wa)
-        :
-        : "cc", "memory");
-  }
-#elif TINYTVM_DSP
+#if TINYTVM_DSP
   while (n-- > 0) {
     uint32_t w = tt_load_u32(w0);
     uint32_t wa = __sxtb16(w), wb = tt_sxtb16_ror8(w);

@@ -4,7 +4,7 @@
  * Two builds of every hot loop exist:
  *   - TINYTVM_DSP: Cortex-M4/M7/M33 with the DSP extension; uses SMLAD (two 16x16 MACs per
  *     instruction), SXTB16/SXTAB16 (sign-extend two bytes to two halfwords, optionally adding
- *     a packed offset) and SMMULR.
+ *     a packed offset), PKHBT/PKHTB and SMMLAR.
  *   - portable C99 otherwise (host tests, Cortex-M0/M3).
  * Both compute the same integer sums, so results are bit-identical; the unit tests run on
  * both (host and QEMU Cortex-M7).  Define TINYTVM_NO_DSP to force the portable code on ARM.
@@ -86,11 +86,6 @@ TT_INLINE uint32_t tt_pkhtb16(uint32_t a, uint32_t b) {
   __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(a), "r"(b));
   return r;
 }
-/* Two words from a word-aligned pointer, post-incremented by 8 bytes (one LDRD). */
-#define TT_LDRD_INC(lo, hi, ptr)                                          \
-  __asm__("ldrd %0, %1, [%2], #8"                                          \
-          : "=&r"(lo), "=&r"(hi), "+r"(ptr)                                \
-          : "m"(*(const uint32_t(*)[2])(const void*)(ptr)))
 #endif
 
 /* Packed pair (-zp, -zp) for SXTAB16. */
@@ -102,17 +97,6 @@ TT_INLINE uint32_t tt_pack_offset(int32_t zp) {
 TT_INLINE int32_t tt_clamp(int32_t x, int32_t lo, int32_t hi) {
   x = x < lo ? lo : x;
   return x > hi ? hi : x;
-}
-
-/* (a * b + 2^31) >> 32, i.e. SMMULR. */
-TT_INLINE int32_t tt_smmulr(int32_t a, int32_t b) {
-#if TINYTVM_DSP
-  int32_t r;
-  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
-  return r;
-#else
-  return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 31)) >> 32);
-#endif
 }
 
 /* ---------------------------------------------------------------------------------------------

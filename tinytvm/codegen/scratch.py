@@ -7,8 +7,8 @@ with ``TINYTVM_CHECK_SCRATCH`` calls the C functions and fails if they exceed th
 
 What the kernels keep in scratch (none of it grows with the number of output channels):
 
-* conv2d (IM2COL / 1X1): two int16 im2col columns of K = k_h * k_w * in_c values (zero-padded
-  to a multiple of 4), plus a K-byte int8 staging row when in_c is not a multiple of 4 and a
+* conv2d (IM2COL / 1X1): px_unroll (default 2) int16 im2col columns of K = k_h * k_w * in_c
+  values (zero-padded to a multiple of 4), plus a K-byte int8 staging row when in_c is not a multiple of 4 and a
   padded copy of the last two weight rows when K is not.
   Requantization parameters are read per channel on the fly (no table, no accumulator rows).
 * depthwise_conv2d: ROWS (default) a ring of (k_h - 1) * dilation_h + 1 padded int16 input
@@ -35,7 +35,8 @@ def conv2d(fields: dict) -> int:
     depth = fields["k_h"] * fields["k_w"] * fields["in_c"]
     stage = (depth + 3) & ~3 if fields["in_c"] & 3 else 0
     last_rows = (2 * depth + 4 + 3) & ~3 if depth & 3 else 0  # padded copy of the last two weight rows
-    return _col_elems(depth) * 2 + stage + last_rows
+    columns = _col_elems(depth) * 2 if fields.get("px_unroll", 0) != 1 else _col_elems(depth)  # px_unroll columns
+    return columns + stage + last_rows
 
 
 def depthwise_resolve_impl(fields: dict) -> int:

@@ -55,12 +55,12 @@ typedef struct {
    * fast path needs 2). */
   int32_t oc_unroll;
   /* Output pixels computed together (im2col columns held in scratch): 1 or 2 (default 2; the
-   * assembly fast path needs 2).  The scratch size does not depend on it. */
+   * assembly fast path needs 2).  1 halves the column scratch (a memory knob). */
   int32_t px_unroll;
 } tinytvm_conv2d_params;
 
 /* Bytes of scratch tinytvm_conv2d_s8 needs for these params (0 for GENERIC).  IM2COL / 1X1:
- *   2 * 2 * 4 * (K / 4 + 1)                      two int16 columns, K = k_h * k_w * in_c
+ *   px_unroll * 2 * 4 * (K / 4 + 1)              px_unroll int16 columns, K = k_h * k_w * in_c
  * + (in_c % 4 ? ceil4(K) : 0)                    int8 staging row
  * + (K % 4 ? (2 * K + 7) & ~3 : 0)               padded copy of the last two weight rows
  * Nothing grows with out_c: requantization parameters are read per channel on the fly.
