@@ -239,7 +239,7 @@ def test_depthwise_conv2d_implementations(rng):
 
 #: Depthwise chains made in-place by ``transform.InPlaceDepthwise``: tensor-name prefix -> impl knob of
 #: their depthwise layers. In-place layers never run the direct GENERIC path (the lowering switches
-#: them to PLANE): it would read neighbours it has already overwritten.
+#: them to ROWS): it would read neighbours it has already overwritten.
 IN_PLACE_CHAINS = {"auto": 0, "generic": 1, "plane": 2, "rows": 3}
 
 

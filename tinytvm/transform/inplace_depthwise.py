@@ -11,7 +11,7 @@ alive for the small output; they are left alone until the planner places L-shape
 
 Assumes: an integer-only tinytvm module (``main`` with one dataflow block).
 Guarantees: only the ``in_place`` field of qualifying ``tinytvm.depthwise_conv2d`` calls changes,
-and only where it is legal: depth multiplier 1, the input lives in the arena (not the caller's
+and only where it is legal: depth multiplier 1, top padding within the kernel's reach, the input lives in the arena (not the caller's
 input buffer, not a model output), the input (and every view of it) is not read after this
 layer, and the output has the input's size. The memory planner then gives the output
 the input's storage; values are unchanged (bit-exact).
@@ -36,6 +36,9 @@ def in_place_candidates(mod: tvm.IRModule) -> set[str]:
         record = layer.record
         if layer.kernel != "depthwise_conv2d" or record.in_place or record.depth_multiplier != 1:
             continue
+        kernel_height = layer.in_shapes[1][1]
+        if record.padding[0] > (kernel_height - 1) * record.dilation[0]:
+            continue  # the kernel's buffered paths need the first rows read before row 0 is written
         source = layer.call.args[0]
         if not isinstance(source, relax.Var) or source.name not in lifetimes.storage_of:
             continue
