@@ -132,6 +132,7 @@ def _run(args) -> int:
               _random_inputs(artifact, np.random.default_rng(0)))
     result = artifact.run(inputs, runner=args.runner, **({"profile": True} if args.profile else {}))
     _print_result(artifact, result)
+    print(_memory_line(artifact))
     return 0
 
 
