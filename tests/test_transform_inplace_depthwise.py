@@ -82,7 +82,8 @@ def _set_second(mod, value: bool):
             bindings.append(binding)
         blocks.append(relax.DataflowBlock(bindings))
     func = mod["main"]
-    new = relax.Function(func.params, relax.SeqExpr(blocks, func.body.body), func.ret_ty, func.is_pure, func.attrs)
+    new = relax.BlockBuilder().normalize(
+        relax.Function(func.params, relax.SeqExpr(blocks, func.body.body), func.ret_ty, func.is_pure, func.attrs))
     return tvm.IRModule({mod.get_global_var("main"): new})
 
 

@@ -26,7 +26,8 @@ class BuildOptions:
 
     #: Reorder independent operators to lower the arena peak (transform.MemoryAwareSchedule).
     schedule: bool = True
-    #: Let depthwise convolutions overwrite their dying input (transform.InPlaceDepthwise).
+    #: Let depthwise and 1x1 convolutions overwrite their dying input (transform.InPlaceDepthwise,
+    #: transform.InPlacePointwise).
     in_place: bool = True
     planner: str = "auto"
     alignment: int = 8
@@ -68,11 +69,12 @@ class ModelPlan:
 
 def optimize_memory(mod: tvm.IRModule, options: BuildOptions) -> tvm.IRModule:
     from ..transform.inplace_depthwise import InPlaceDepthwise
+    from ..transform.inplace_pointwise import InPlacePointwise
     from ..transform.memory_aware_schedule import MemoryAwareSchedule
     if options.schedule:
         mod = MemoryAwareSchedule()(mod)
     if options.in_place:  # after scheduling: legality depends on the order
-        mod = InPlaceDepthwise()(mod)
+        mod = InPlacePointwise()(InPlaceDepthwise()(mod))
     return mod
 
 

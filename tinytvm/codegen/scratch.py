@@ -19,7 +19,7 @@ What the kernels keep in scratch (none of it grows with the number of output cha
 
 from __future__ import annotations
 
-CONV_GENERIC = 1
+CONV_GENERIC, CONV_IM2COL, CONV_1X1 = 1, 2, 3
 DW_GENERIC, DW_PLANE, DW_ROWS = 1, 2, 3
 DW_DEFAULT_CH_BLOCK = 4
 
