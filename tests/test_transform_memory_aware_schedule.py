@@ -31,7 +31,6 @@ from tinytvm.ir.graph import layers
 from tinytvm.ir.ops import Add, Concat, Conv2D, DepthwiseConv2D, MaxPool2D, Pad, Reshape
 from tinytvm.memory.liveness import analyze_lifetimes
 from tinytvm.micro.runners import get_runner
-from tinytvm.transform.inplace_depthwise import InPlaceDepthwise
 from tinytvm.transform.memory_aware_schedule import MemoryAwareSchedule, memory_aware_schedule, schedule_peak
 
 MODELS = Path(__file__).resolve().parents[2] / "shared" / "models"
