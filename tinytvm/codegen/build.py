@@ -6,7 +6,6 @@ import dataclasses
 import re
 
 import tvm
-from tvm import relax
 
 from ..errors import ResourceLimitError, TinyTVMError
 from ..ir.graph import INPUT_SCALES_ATTR, INPUT_ZERO_POINTS_ATTR, main_function, tensor_dtype, tensor_shape
@@ -113,18 +112,11 @@ def model_io(mod: tvm.IRModule, lifetimes: Lifetimes) -> tuple[list[TensorIO], l
     outputs = []
     body = func.body.body
     fields = body.fields if isinstance(body, tvm.ir.Tuple) else [body]
-    for field in fields:
-        record = producers[_resolve(func, field).name].record
+    for field, value in zip(fields, lifetimes.outputs):
+        record = producers[value].record
         outputs.append(TensorIO(field.name, tensor_shape(field.ty), tensor_dtype(field.ty),
                                 float(record.output_scale), int(record.output_zp)))
     return inputs, outputs
-
-
-def _resolve(func: relax.Function, var: relax.Var) -> relax.Var:
-    aliases = {b.var.name: b.value for blk in func.body.blocks for b in blk.bindings if isinstance(b.value, relax.Var)}
-    while var.name in aliases:
-        var = aliases[var.name]
-    return var
 
 
 def check_fits(board: Board, target: Target, plan: ArenaPlan, inputs, outputs, lowered) -> None:

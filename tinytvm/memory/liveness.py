@@ -43,6 +43,7 @@ class Lifetimes:
     layers: tuple[Layer, ...]
     storages: tuple[Storage, ...]
     storage_of: dict[str, str]  # value (Relax var name) -> storage name
+    outputs: tuple[str, ...]  # the values the function returns, output aliases (gv = lv) resolved
 
     @property
     def arena_storages(self) -> list[Storage]:
@@ -107,7 +108,7 @@ def analyze_lifetimes(mod: tvm.IRModule, function: str = "main") -> Lifetimes:
         storages.append(storage)
         storage_of.update({m: key for m in members})
     storages.sort(key=lambda s: (s.first, s.name))
-    return Lifetimes(tuple(layer_list), tuple(storages), storage_of)
+    return Lifetimes(tuple(layer_list), tuple(storages), storage_of, tuple(outputs))
 
 
 def _output_values(func: relax.Function) -> list[str]:
