@@ -18,19 +18,10 @@ import tinytvm
 from tinytvm.frontend.tflite import import_tflite
 from tinytvm.ir.graph import layers
 from tinytvm.micro.runners import get_runner
-from tinytvm.verify import random_inputs, tflm_interpreter, tflm_run
+from tinytvm.verify import count_identical, random_inputs, tflm_interpreter, tflm_run
 
 MODELS = Path(__file__).resolve().parents[2] / "shared" / "models"
 NAMES = ["kws_dscnn_int8", "vww_mbv1_int8", "resnet8_int8", "ad01_int8"]
-
-
-def _count(outputs_per_set, expected_per_set) -> tuple[int, int]:
-    identical = total = 0
-    for outputs, expected in zip(outputs_per_set, expected_per_set):
-        for ours, theirs in zip(outputs, expected):
-            identical += int((ours == theirs.reshape(ours.shape)).sum())
-            total += ours.size
-    return identical, total
 
 
 def verify_model(name: str, runs: int, backend_runs: int, runners: list[str], seed: int) -> tuple[list[str], bool]:
@@ -45,14 +36,14 @@ def verify_model(name: str, runs: int, backend_runs: int, runners: list[str], se
     interpreter = tflm_interpreter(raw)
     expected = [tflm_run(interpreter, inputs, len(graph.outputs)) for inputs in sets]
     ours = [tinytvm.reference_run(imported.module, inputs) for inputs in sets]
-    identical, total = _count(ours, expected)
+    identical, total = count_identical(ours, expected)
     cells = [f"{import_ms:>9.0f}", f"{len(layers(imported.module)):>4}", f"{identical:>8}/{total:<8}"]
     exact = identical == total
     if runners:
         artifact = tinytvm.build(imported.module, target="cortex-m7", name=name.split("_")[0])
         for runner in runners:
             results = get_runner(runner).run_many(artifact, sets[:backend_runs])
-            identical, total = _count([r.outputs for r in results], expected[:backend_runs])
+            identical, total = count_identical([r.outputs for r in results], expected[:backend_runs])
             cells.append(f"{identical:>8}/{total:<8}")
             exact &= identical == total
     return cells, exact

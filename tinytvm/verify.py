@@ -59,6 +59,16 @@ def tflm_run(interpreter, inputs: list[np.ndarray], num_outputs: int) -> list[np
     return [np.asarray(interpreter.get_output(i)) for i in range(num_outputs)]
 
 
+def count_identical(actual_sets, expected_sets) -> tuple[int, int]:
+    """(identical, total) output elements over pairs of per-input output lists."""
+    identical = total = 0
+    for actual, expected in zip(actual_sets, expected_sets):
+        for ours, theirs in zip(actual, expected):
+            identical += int((ours == theirs.reshape(ours.shape)).sum())
+            total += ours.size
+    return identical, total
+
+
 def verify_against_tflm(model: str | os.PathLike | bytes, runs: int = 10, seed: int = 0) -> VerificationResult:
     """Import ``model``, run ``runs`` seeded random inputs through tinytvm and TFLM, count identical elements."""
     raw = load_bytes(model)
@@ -69,14 +79,8 @@ def verify_against_tflm(model: str | os.PathLike | bytes, runs: int = 10, seed: 
     signature = [(graph.tensors[i].shape, str(graph.tensors[i].dtype)) for i in graph.inputs]
     interpreter = tflm_interpreter(raw)
     rng = np.random.default_rng(seed)
-    identical = total = 0
-    for _ in range(runs):
-        inputs = random_inputs(signature, rng)
-        expected = tflm_run(interpreter, inputs, len(graph.outputs))
-        actual = reference_run(imported.module, inputs)
-        for ours, theirs in zip(actual, expected):
-            theirs = theirs.reshape(ours.shape)
-            identical += int((ours == theirs).sum())
-            total += ours.size
+    sets = [random_inputs(signature, rng) for _ in range(runs)]
+    identical, total = count_identical([reference_run(imported.module, inputs) for inputs in sets],
+                                       [tflm_run(interpreter, inputs, len(graph.outputs)) for inputs in sets])
     name = os.path.basename(str(model)) if not isinstance(model, (bytes, bytearray)) else "<bytes>"
     return VerificationResult(name, runs, identical, total, import_seconds, len(layers(imported.module)))
