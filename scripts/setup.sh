@@ -37,6 +37,9 @@ stamp="$venv/.tinytvm-installed"
 want=$(sha256sum "$repo/pyproject.toml" | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing tinytvm and its dependencies into $venv"
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$repo[test]"
+  # (Some machines' pip configuration names local indexes that do not exist; pip's warnings about
+  # them are noise, everything else it prints is kept.)
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$repo[test]" 2>&1 \
+    | { grep -v "^WARNING: Location '.*' is ignored" || true; }
   echo "$want" > "$stamp"
 fi
