@@ -53,7 +53,7 @@ def macro_prefix(name: str) -> str:
 
 def emit_model(name: str, inputs: list[TensorIO], outputs: list[TensorIO], lifetimes: Lifetimes,
                lowered: list[LoweredLayer], plan: ArenaPlan, scratch_names: dict[int, str]) -> GeneratedC:
-    pointers = _PointerMap(name, inputs, outputs, lifetimes, plan)
+    pointers = _PointerMap(name, lifetimes, plan)
     headers = sorted({layer.header for layer in lowered if layer.header.startswith("tinytvm/")})
     families = sorted({layer.source_family for layer in lowered if layer.source_family})
     header = _header(name, inputs, outputs, plan.size)
@@ -99,7 +99,7 @@ def _header(name: str, inputs: list[TensorIO], outputs: list[TensorIO], arena_by
 class _PointerMap:
     """C pointer expressions for every value: arena offsets or the caller's buffers."""
 
-    def __init__(self, name, inputs, outputs, lifetimes: Lifetimes, plan: ArenaPlan):
+    def __init__(self, name: str, lifetimes: Lifetimes, plan: ArenaPlan):
         self.arena = f"tinytvm_{name}_arena"
         self.lifetimes = lifetimes
         self.plan = plan
