@@ -61,9 +61,10 @@ class OpRecord:
     @classmethod
     def from_attrs(cls, attrs) -> "OpRecord":
         values = {}
+        present = dict(attrs.items())  # one walk over the FFI map, not one per field
         for field in dataclasses.fields(cls):
-            if field.name in attrs.keys():
-                values[field.name] = _from_attr(attrs[field.name])
+            if field.name in present:
+                values[field.name] = _from_attr(present[field.name])
             elif field.default is dataclasses.MISSING:
                 raise ValueError(f"tinytvm.{cls.KERNEL} call lacks attribute '{field.name}'")
         return cls(**values)
