@@ -111,7 +111,8 @@ class _PointerMap:
         if storage.external:
             kind, index = storage.external.split(":")
             return Expr(f"{kind}{index}")
-        return self.arena_pointer(self.plan.offset(storage.name), c_type)
+        offset = self.plan.offset(storage.name) + self.lifetimes.value_offset.get(value_name, 0)
+        return self.arena_pointer(offset, c_type)
 
     def arena_pointer(self, offset: int, c_type: str) -> Expr:
         self.arena_used = True

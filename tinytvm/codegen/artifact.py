@@ -31,7 +31,8 @@ class LayerInfo:
     @classmethod
     def of(cls, index, layer, lowered: LoweredLayer, plan: ArenaPlan, lifetimes: Lifetimes, scratch_names):
         storage = next(s for s in lifetimes.storages if s.name == lifetimes.storage_of[layer.var.name])
-        location = storage.external or f"arena+{plan.offset(storage.name)}"
+        location = storage.external or \
+            f"arena+{plan.offset(storage.name) + lifetimes.value_offset.get(layer.var.name, 0)}"
         return cls(index, layer.kernel, layer.var.name, layer.out_shape, layer.macs, lowered.constant_bytes,
                    lowered.scratch_bytes, location)
 

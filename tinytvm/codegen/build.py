@@ -25,8 +25,8 @@ class BuildOptions:
 
     #: Reorder independent operators to lower the arena peak (transform.MemoryAwareSchedule).
     schedule: bool = True
-    #: Let depthwise and 1x1 convolutions overwrite their dying input (transform.InPlaceDepthwise,
-    #: transform.InPlacePointwise).
+    #: Let depthwise convolutions, same-width stride-1 convolutions and element-wise ops overwrite
+    #: their dying input (transform.InPlaceDepthwise, .InPlaceConv2D, .InPlaceElementwise).
     in_place: bool = True
     planner: str = "auto"
     alignment: int = 8
@@ -68,12 +68,13 @@ class ModelPlan:
 
 def optimize_memory(mod: tvm.IRModule, options: BuildOptions) -> tvm.IRModule:
     from ..transform.inplace_depthwise import InPlaceDepthwise
-    from ..transform.inplace_pointwise import InPlacePointwise
+    from ..transform.inplace_elementwise import InPlaceElementwise
+    from ..transform.inplace_conv2d import InPlaceConv2D
     from ..transform.memory_aware_schedule import MemoryAwareSchedule
     if options.schedule:
         mod = MemoryAwareSchedule()(mod)
     if options.in_place:  # after scheduling: legality depends on the order
-        mod = InPlacePointwise()(InPlaceDepthwise()(mod))
+        mod = InPlaceElementwise()(InPlaceConv2D()(InPlaceDepthwise()(mod)))
     return mod
 
 

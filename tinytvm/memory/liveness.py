@@ -33,6 +33,8 @@ class Storage:
     last: int
     values: tuple[str, ...]
     external: str | None  # "input:<k>" / "output:<k>" when the caller owns it
+    #: Byte offset of each value inside the storage (non-zero only for overlapping in-place outputs).
+    offsets: tuple[tuple[str, int], ...] = ()
 
     def spec(self) -> BufferSpec:
         return BufferSpec(self.name, self.size, self.first, self.last)
@@ -44,10 +46,26 @@ class Lifetimes:
     storages: tuple[Storage, ...]
     storage_of: dict[str, str]  # value (Relax var name) -> storage name
     outputs: tuple[str, ...]  # the values the function returns, output aliases (gv = lv) resolved
+    value_offset: dict[str, int] = dataclasses.field(default_factory=dict)  # value -> offset in its storage
 
     @property
     def arena_storages(self) -> list[Storage]:
         return [s for s in self.storages if s.external is None]
+
+
+def input_lead(layer: Layer) -> int:
+    """Bytes by which an in-place layer's input must start after its output.
+
+    Depthwise and 1x1 kernels buffer what they read before overwriting it (lead 0). A kxk
+    convolution run in place writes output pixel n while windows of later pixels still read
+    input pixels down to n - pad_top * W - pad_left, so the output starts that many pixels
+    (plus one) before the input (same channel count; ``conv2d.h``, IM2COL aliasing rule).
+    """
+    if layer.kernel != "conv2d" or layer.in_shapes[1][1:3] == (1, 1):
+        return 0
+    _, _, width, channels = layer.in_shapes[0]
+    top, left = layer.record.padding[0], layer.record.padding[1]
+    return channels * (top * width + left + 1)
 
 
 def _shares_input_storage(layer: Layer) -> bool:
@@ -63,12 +81,20 @@ def analyze_lifetimes(mod: tvm.IRModule, function: str = "main") -> Lifetimes:
     func = main_function(mod, function)
     layer_list = layers(mod, function)
     parent: dict[str, str] = {}
+    relative: dict[str, int] = {}  # offset of a value relative to its parent's
     param_names = {p.name for p in func.params}
 
     def root(name: str) -> str:
         while parent.get(name, name) != name:
             name = parent[name]
         return name
+
+    def offset_in_group(name: str) -> int:
+        total = 0
+        while parent.get(name, name) != name:
+            total += relative[name]
+            name = parent[name]
+        return total
 
     sizes, first, last = {}, {}, {}
     for param in func.params:
@@ -79,11 +105,13 @@ def analyze_lifetimes(mod: tvm.IRModule, function: str = "main") -> Lifetimes:
         for operand in layer.activation_inputs:
             last[operand.name] = max(last.get(operand.name, step), step)
         if _shares_input_storage(layer) and layer.activation_inputs:
-            source = root(layer.activation_inputs[0].name)
+            operand = layer.activation_inputs[0].name
+            source = root(operand)
             # A view of a model input would make the caller's input double as an arena value
             # or an output: keep it a copy instead (rare; costs one copy of the input).
             if source not in param_names:
                 parent[name] = source
+                relative[name] = offset_in_group(operand) - input_lead(layer)
 
     outputs = _output_values(func)
     for position, value in enumerate(outputs):
@@ -101,14 +129,23 @@ def analyze_lifetimes(mod: tvm.IRModule, function: str = "main") -> Lifetimes:
         groups.setdefault(root(value), []).append(value)
     storages = []
     storage_of = {}
+    value_offset = {}
     for key, members in groups.items():
+        raw = {m: offset_in_group(m) for m in members}
+        lowest = min(raw.values())
+        offsets = {m: raw[m] - lowest for m in members}
+        if external.get(key) and any(offsets.values()):
+            raise TinyTVMError(f"value '{key}' lives in the caller's buffer ({external[key]}) but an in-place "
+                               "operator would place part of it outside: in-place passes must skip it")
         storage = Storage(
-            name=key, size=max(sizes[m] for m in members), first=min(first[m] for m in members),
-            last=max(last[m] for m in members), values=tuple(members), external=external.get(key))
+            name=key, size=max(offsets[m] + sizes[m] for m in members), first=min(first[m] for m in members),
+            last=max(last[m] for m in members), values=tuple(members), external=external.get(key),
+            offsets=tuple(sorted((m, o) for m, o in offsets.items() if o)))
         storages.append(storage)
         storage_of.update({m: key for m in members})
+        value_offset.update(offsets)
     storages.sort(key=lambda s: (s.first, s.name))
-    return Lifetimes(tuple(layer_list), tuple(storages), storage_of, tuple(outputs))
+    return Lifetimes(tuple(layer_list), tuple(storages), storage_of, tuple(outputs), value_offset)
 
 
 def _output_values(func: relax.Function) -> list[str]:

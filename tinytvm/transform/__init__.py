@@ -23,8 +23,9 @@ and for post-training quantization of float modules, :class:`AnnotateQDQ`
 
 Memory passes on the integer-only form (run by ``build``/``analyze``, each can be switched off):
 :class:`MemoryAwareSchedule` (memory_aware_schedule.py) orders operators for the lowest arena peak,
-then :class:`InPlaceDepthwise` (inplace_depthwise.py) and :class:`InPlacePointwise` (inplace_pointwise.py)
-let depthwise and 1x1 convolution outputs overwrite their dying inputs.
+then :class:`InPlaceDepthwise` (inplace_depthwise.py) and :class:`InPlaceConv2D` (inplace_conv2d.py)
+and :class:`InPlaceElementwise` (inplace_elementwise.py) let depthwise, same-width convolution and
+element-wise outputs overwrite their dying inputs.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ from .convert_layout_nhwc import ConvertLayoutNHWC
 from .convert_qdq_to_int8 import ConvertQDQToInt8
 from .fuse_activation import FuseActivation
 from .inplace_depthwise import InPlaceDepthwise
-from .inplace_pointwise import InPlacePointwise
+from .inplace_conv2d import InPlaceConv2D
+from .inplace_elementwise import InPlaceElementwise
 from .lower_boundary import LowerBoundaryQDQ, input_quantization
 from .lower_convolution import LowerConvolution
 from .lower_data_movement import LowerDataMovement
@@ -56,7 +58,7 @@ from .simplify_transposes import SimplifyTransposes
 __all__ = [
     "AnnotateQDQ", "ConvertLayoutNHWC", "ConvertQDQToInt8", "FuseActivation", "LowerBoundaryQDQ",
     "LowerConvolution", "LowerDataMovement", "LowerDense", "LowerElementwise", "LowerNonlinear", "LowerPooling",
-    "SimplifyTransposes", "lower_qdq", "check_integer_only", "InPlaceDepthwise", "InPlacePointwise", "MemoryAwareSchedule",
+    "SimplifyTransposes", "lower_qdq", "check_integer_only", "InPlaceDepthwise", "InPlaceConv2D", "InPlaceElementwise", "MemoryAwareSchedule",
     "schedule_peak",
 ]
 

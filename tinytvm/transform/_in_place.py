@@ -2,8 +2,10 @@
 
 A layer may write its result over its activation input when that input lives in the arena (not
 in the caller's input buffer, not a model output), nothing reads it (or a view of it) afterwards,
-and the result has the input's size: the planner places a shared storage as one block, so a
-smaller result would keep the larger input block alive for longer.
+the result has the input's size (the planner places a shared storage as one block, so a smaller
+result would keep the larger input block alive for longer), and, when the output must start before
+the input (kxk convolutions), the result is not (a view of) a model output: the caller's output
+buffer has no room before it.
 """
 
 from __future__ import annotations
@@ -13,26 +15,44 @@ from typing import Callable
 import tvm
 from tvm import relax
 
-from ..ir.graph import Layer, layers
+from ..ir.graph import Layer
 from ..ir.op import decode
-from ..memory.liveness import analyze_lifetimes
+from ..memory.liveness import analyze_lifetimes, input_lead
 
 
 def dying_same_size_inputs(mod: tvm.IRModule, qualifies: Callable[[Layer], bool]) -> set[str]:
     """Output names of the layers that pass ``qualifies`` and may overwrite their first operand."""
     lifetimes = analyze_lifetimes(mod)
     storages = {s.name: s for s in lifetimes.storages}
+    caller_owned = _views_of_outputs(lifetimes)
+    # Values whose storage holds an overlapping (offset) pair: it cannot become a caller's buffer.
+    offset_values = {value for s in storages.values() if s.offsets for value in s.values}
     chosen = set()
-    for step, layer in enumerate(layers(mod)):
+    for step, layer in enumerate(lifetimes.layers):
         if getattr(layer.record, "in_place", True) or not qualifies(layer):
             continue
         source = layer.call.args[0]
         if not isinstance(source, relax.Var) or source.name not in lifetimes.storage_of:
             continue
         storage = storages[lifetimes.storage_of[source.name]]
-        if storage.external is None and storage.last == step and layer.output_bytes == storage.size:
-            chosen.add(layer.var.name)
+        if storage.external is not None or storage.last != step or layer.output_bytes != storage.size:
+            continue
+        overlapping = bool(input_lead(layer)) or source.name in offset_values
+        if overlapping and layer.var.name in caller_owned:
+            continue  # the caller's output buffer has no room for an overlapping pair
+        chosen.add(layer.var.name)
+        if overlapping:
+            offset_values.update((source.name, layer.var.name))
     return chosen
+
+
+def _views_of_outputs(lifetimes) -> set[str]:
+    """Model outputs and the values they are views of: they live in the caller's output buffers."""
+    owned = set(lifetimes.outputs)
+    for layer in reversed(lifetimes.layers):
+        if layer.kernel == "reshape" and layer.var.name in owned and layer.activation_inputs:
+            owned.add(layer.activation_inputs[0].name)
+    return owned
 
 
 def mark_in_place(mod: tvm.IRModule, chosen: set[str]) -> tvm.IRModule:

@@ -46,8 +46,9 @@ def lower_conv2d(layer: Layer, prefix: str, tuning: dict | None = None) -> Lower
     shapes, window = _spatial(layer)
     out_c, k_h, k_w, _ = layer.in_shapes[1]
     knobs = {"impl": 0, "oc_unroll": 0, "px_unroll": 0, **(tuning or {})}
-    if layer.record.in_place:
-        knobs["impl"] = scratch.CONV_1X1  # the only path that may write over its own input
+    if layer.record.in_place:  # the paths whose aliasing rules memory.liveness.input_lead relies on
+        knobs["impl"] = scratch.CONV_1X1 if (k_h, k_w) == (1, 1) and not any(layer.record.padding) \
+            else scratch.CONV_IM2COL
     fields = {**shapes, "out_c": out_c, "k_h": k_h, "k_w": k_w, **window, "groups": 1,
               "input_zp": layer.record.input_zp, "rq": requant(layer, arrays), **knobs}
     return LoweredLayer("tinytvm_conv2d_s8", "tinytvm/conv2d.h", "conv2d", "tinytvm_conv2d_params",

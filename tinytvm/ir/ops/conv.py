@@ -33,7 +33,7 @@ class Conv2D(OpRecord):
     padding: tuple[int, int, int, int]  # top, left, bottom, right
     act_min: int
     act_max: int
-    #: Output overwrites the input (1x1 convolutions; set by the InPlacePointwise pass).
+    #: Output overwrites (part of) the input (set by the InPlaceConv2D pass).
     in_place: bool = False
 
     def macs(self, in_shapes: Sequence[tuple[int, ...]], out_shape: tuple[int, ...]) -> int:

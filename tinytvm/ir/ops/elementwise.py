@@ -29,6 +29,8 @@ class Add(OpRecord):
     output_shift: int
     act_min: int
     act_max: int
+    #: Output overwrites the first operand (set by the InPlaceElementwise pass).
+    in_place: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,3 +48,5 @@ class Mul(OpRecord):
     output_shift: int
     act_min: int
     act_max: int
+    #: Output overwrites the first operand (set by the InPlaceElementwise pass).
+    in_place: bool = False
