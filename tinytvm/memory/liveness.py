@@ -56,13 +56,17 @@ class Lifetimes:
 def input_lead(layer: Layer) -> int:
     """Bytes by which an in-place layer's input must start after its output.
 
-    Depthwise and 1x1 kernels buffer what they read before overwriting it (lead 0). A kxk
-    convolution run in place writes output pixel n while windows of later pixels still read
-    input pixels down to n - pad_top * W - pad_left, so the output starts that many pixels
-    (plus one) before the input (same channel count; ``conv2d.h``, IM2COL aliasing rule).
+    Depthwise, element-wise and same-width 1x1 kernels read what they overwrite first (lead 0).
+    An expanding 1x1 convolution writes pixel n only after reading input pixel n, so the input
+    may sit at the end of the output region (lead = output bytes - input bytes). A kxk
+    convolution writes output pixel n while later windows still read input pixels down to
+    n - pad_top * W - pad_left, so the output starts that many pixels (+1) before the input
+    (same channel count; ``conv2d.h``, IM2COL aliasing rule).
     """
-    if layer.kernel != "conv2d" or layer.in_shapes[1][1:3] == (1, 1):
+    if layer.kernel != "conv2d":
         return 0
+    if layer.in_shapes[1][1:3] == (1, 1):
+        return max(0, layer.output_bytes - math.prod(layer.in_shapes[0]))
     _, _, width, channels = layer.in_shapes[0]
     top, left = layer.record.padding[0], layer.record.padding[1]
     return channels * (top * width + left + 1)

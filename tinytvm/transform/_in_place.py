@@ -2,8 +2,8 @@
 
 A layer may write its result over its activation input when that input lives in the arena (not
 in the caller's input buffer, not a model output), nothing reads it (or a view of it) afterwards,
-the result has the input's size (the planner places a shared storage as one block, so a smaller
-result would keep the larger input block alive for longer), and, when the output must start before
+the result is not smaller than the input's storage (the planner places a shared storage as one
+block, so a smaller result would keep the larger block alive for longer), and, when the output must start before
 the input (kxk convolutions), the result is not (a view of) a model output: the caller's output
 buffer has no room before it.
 """
@@ -27,6 +27,7 @@ def dying_same_size_inputs(mod: tvm.IRModule, qualifies: Callable[[Layer], bool]
     caller_owned = _views_of_outputs(lifetimes)
     # Values whose storage holds an overlapping (offset) pair: it cannot become a caller's buffer.
     offset_values = {value for s in storages.values() if s.offsets for value in s.values}
+    alive = _alive_bytes(lifetimes)
     chosen = set()
     for step, layer in enumerate(lifetimes.layers):
         if getattr(layer.record, "in_place", True) or not qualifies(layer):
@@ -35,7 +36,10 @@ def dying_same_size_inputs(mod: tvm.IRModule, qualifies: Callable[[Layer], bool]
         if not isinstance(source, relax.Var) or source.name not in lifetimes.storage_of:
             continue
         storage = storages[lifetimes.storage_of[source.name]]
-        if storage.external is not None or storage.last != step or layer.output_bytes != storage.size:
+        if storage.external is not None or storage.last != step or layer.output_bytes < storage.size:
+            continue
+        growth = layer.output_bytes - storage.size
+        if growth and not _growth_pays(alive, storage.first, step, growth, storage.size):
             continue
         overlapping = bool(input_lead(layer)) or source.name in offset_values
         if overlapping and layer.var.name in caller_owned:
@@ -44,6 +48,23 @@ def dying_same_size_inputs(mod: tvm.IRModule, qualifies: Callable[[Layer], bool]
         if overlapping:
             offset_values.update((source.name, layer.var.name))
     return chosen
+
+
+def _alive_bytes(lifetimes) -> list[int]:
+    """Arena bytes alive at each step (storages only; kernel scratch is not known here)."""
+    alive = [0] * (len(lifetimes.layers) + 1)
+    for storage in lifetimes.arena_storages:
+        for step in range(storage.first, min(storage.last, len(lifetimes.layers)) + 1):
+            alive[step] += storage.size
+    return alive
+
+
+def _growth_pays(alive: list[int], first: int, step: int, growth: int, input_bytes: int) -> bool:
+    """A larger in-place result makes its storage larger over the input's whole lifetime (the
+    planner places one block): worth it only if the peak over that span does not rise."""
+    before = max(alive[first:step + 1])
+    after = max([bytes_ + growth for bytes_ in alive[first:step]] + [alive[step] - input_bytes])
+    return after <= before
 
 
 def _views_of_outputs(lifetimes) -> set[str]:

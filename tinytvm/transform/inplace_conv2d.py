@@ -2,7 +2,8 @@
 
 1x1: output pixel p reads only input pixel p, and the kernel's 1X1 path widens a block of input
 pixels into its int16 columns before writing the block's outputs, so the output takes the
-input's place exactly: 2N -> N + a column block.
+input's place exactly: 2N -> N + a column block. An expanding 1x1 (more output channels) puts its
+input at the end of the output region: out + in -> out bytes.
 kxk: output pixel n is written once the windows of pixels n and n+1 are in the im2col columns;
 later windows read input pixels no lower than n - pad_top * W - pad_left. With the output placed
 that many pixels (+1) *before* the input, no write reaches an input pixel still to be read
@@ -11,8 +12,8 @@ that many pixels (+1) *before* the input, no write reaches an input pixel still 
 
 Assumes: an integer-only tinytvm module (``main`` with one dataflow block).
 Guarantees: only the ``in_place`` field of qualifying ``tinytvm.conv2d`` calls changes, and only
-where it is legal: stride 1, ungrouped, as many output as input channels and the same spatial
-size, the input lives in the arena and nothing reads it (or a view of it) afterwards, and a kxk
+where it is legal: stride 1, ungrouped, the same spatial size, as many output as input channels
+(or more, for an unpadded 1x1), the input lives in the arena and nothing reads it (or a view of it) afterwards, and a kxk
 layer's output is not (a view of) a model output. Values are unchanged (bit-exact); the lowering runs
 these layers on the 1X1 or IM2COL path.
 """
@@ -26,11 +27,14 @@ from ._in_place import dying_same_size_inputs, mark_in_place
 
 
 def _qualifies(layer: Layer) -> bool:
-    if layer.kernel != "conv2d":
+    if layer.kernel != "conv2d" or layer.record.stride != (1, 1):
         return False
-    out_c, _, _, in_c = layer.in_shapes[1]
-    return (layer.record.stride == (1, 1) and out_c == in_c == layer.in_shapes[0][3]
-            and layer.in_shapes[0] == layer.out_shape)
+    out_c, k_h, k_w, in_c = layer.in_shapes[1]
+    if layer.in_shapes[0][:3] != layer.out_shape[:3] or in_c != layer.in_shapes[0][3]:
+        return False
+    if (k_h, k_w) == (1, 1) and not any(layer.record.padding):
+        return out_c >= in_c  # narrowing would keep the wider input block alive for the output
+    return out_c == in_c
 
 
 def in_place_candidates(mod: tvm.IRModule) -> set[str]:
