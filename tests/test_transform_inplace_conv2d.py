@@ -116,3 +116,19 @@ def test_kxk_convolutions_overlap_their_input_bit_exactly():
         for runner in ("host-asan", "qemu"):
             for inputs, result in zip(sets, get_runner(runner).run_many(artifact, sets)):
                 np.testing.assert_array_equal(result.outputs[0], tinytvm.reference_run(mod, inputs)[0])
+
+
+def test_expanding_pointwise_puts_its_input_at_the_end_of_the_output():
+    # x -> c0 (8->8) -> c1 (8->16, expanding) -> c2 (16->4): c1 may take c0's place with c0 at its tail.
+    mod = _chain((False, False, False), widths=(8, 8, 16, 4))
+    after = InPlaceConv2D()(mod)
+    assert [l.record.in_place for l in layers(after)] == [False, True, False]
+    lifetimes = analyze_lifetimes(after)
+    c0, c1 = (l.var.name for l in lifetimes.layers[:2])
+    assert lifetimes.storage_of[c0] == lifetimes.storage_of[c1]
+    assert lifetimes.value_offset[c0] - lifetimes.value_offset[c1] == 6 * 5 * (16 - 8)
+    artifact = tinytvm.build(mod, target="cortex-m7", name="m")
+    sets = [[np.random.default_rng(seed).integers(-128, 128, (1, 6, 5, 8), dtype=np.int8)] for seed in range(3)]
+    for runner in ("host-asan", "qemu"):
+        for inputs, result in zip(sets, get_runner(runner).run_many(artifact, sets)):
+            np.testing.assert_array_equal(result.outputs[0], tinytvm.reference_run(mod, inputs)[0])
