@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import numpy as np
@@ -52,11 +53,12 @@ class Layer:
     def kernel(self) -> str:
         return self.record.KERNEL
 
-    @property
+    # Shapes cross TVM's FFI element by element: read them once per layer (the NAS loop is hot).
+    @functools.cached_property
     def out_shape(self) -> tuple[int, ...]:
         return tensor_shape(self.call.ty)
 
-    @property
+    @functools.cached_property
     def in_shapes(self) -> list[tuple[int, ...]]:
         return [tensor_shape(arg.ty) for arg in self.call.args]
 
@@ -68,7 +70,7 @@ class Layer:
     def macs(self) -> int:
         return self.record.macs(self.in_shapes, self.out_shape)
 
-    @property
+    @functools.cached_property
     def output_bytes(self) -> int:
         return math.prod(self.out_shape) * np.dtype(tensor_dtype(self.call.ty)).itemsize
 
