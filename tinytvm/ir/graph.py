@@ -29,6 +29,23 @@ def tensor_dtype(ty: relax.TensorType) -> str:
     return str(ty.dtype)
 
 
+def check_inputs(signature: list[tuple[str, tuple[int, ...], str]], inputs) -> list[np.ndarray]:
+    """One contiguous array per model input (name, shape, dtype); a single array is one input."""
+    if isinstance(inputs, np.ndarray):
+        inputs = [inputs]
+    inputs = list(inputs)
+    if len(inputs) != len(signature):
+        raise TinyTVMError(f"the model has {len(signature)} input(s) but {len(inputs)} were given")
+    checked = []
+    for (name, shape, dtype), array in zip(signature, inputs):
+        array = np.ascontiguousarray(array)
+        if array.shape != tuple(shape) or str(array.dtype) != dtype:
+            raise TinyTVMError(f"input '{name}' must be a {dtype} array of shape {tuple(shape)}, "
+                               f"got {array.dtype} {array.shape}")
+        checked.append(array)
+    return checked
+
+
 def main_function(mod: tvm.IRModule, name: str = "main") -> relax.Function:
     if not isinstance(mod, tvm.IRModule):
         raise TinyTVMError(f"expected a tvm.IRModule, got {type(mod).__name__}")

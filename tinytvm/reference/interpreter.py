@@ -13,7 +13,7 @@ import tvm
 from tvm import relax
 
 from ..errors import TinyTVMError
-from ..ir.graph import main_function, tensor_dtype, tensor_shape
+from ..ir.graph import check_inputs, main_function, tensor_dtype, tensor_shape
 from ..ir.op import decode, kernel_name
 from .kernels import load_all
 
@@ -33,7 +33,7 @@ def trace(mod: tvm.IRModule, inputs, function: str = "main") -> dict[str, np.nda
 
 def _run(mod, inputs, function, record):
     func = main_function(mod, function)
-    inputs = _check_inputs(func, inputs)
+    inputs = check_inputs([(p.name, tensor_shape(p.ty), tensor_dtype(p.ty)) for p in func.params], inputs)
     kernels = load_all()
     env: dict[relax.Var, np.ndarray] = dict(zip(func.params, inputs))
     for block in func.body.blocks:
@@ -45,23 +45,6 @@ def _run(mod, inputs, function, record):
     result = _evaluate(func.body.body, env, kernels)
     outputs = list(result) if isinstance(result, tuple) else [result]
     return outputs, record
-
-
-def _check_inputs(func: relax.Function, inputs) -> list[np.ndarray]:
-    if isinstance(inputs, np.ndarray):
-        inputs = [inputs]
-    inputs = list(inputs)
-    if len(inputs) != len(func.params):
-        raise TinyTVMError(f"the model has {len(func.params)} input(s) but {len(inputs)} were given")
-    checked = []
-    for param, array in zip(func.params, inputs):
-        array = np.asarray(array)
-        shape, dtype = tensor_shape(param.ty), tensor_dtype(param.ty)
-        if array.shape != shape or str(array.dtype) != dtype:
-            raise TinyTVMError(f"input '{param.name}' must be a {dtype} array of shape {shape}, "
-                               f"got {array.dtype} {array.shape}")
-        checked.append(array)
-    return checked
 
 
 def _evaluate(expr: relax.Expr, env: dict, kernels: dict[str, Callable]):

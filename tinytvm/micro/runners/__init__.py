@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 
 from ...errors import TinyTVMError
+from ...ir.graph import check_inputs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,19 +29,7 @@ def get_runner(name: str):
 
 def normalize_inputs(artifact, inputs) -> list[np.ndarray]:
     """One array per model input, checked against the model's shapes and dtypes."""
-    if isinstance(inputs, np.ndarray):
-        inputs = [inputs]
-    inputs = list(inputs)
-    if len(inputs) != len(artifact.inputs):
-        raise TinyTVMError(f"the model has {len(artifact.inputs)} input(s) but {len(inputs)} were given")
-    checked = []
-    for io, array in zip(artifact.inputs, inputs):
-        array = np.ascontiguousarray(array)
-        if array.shape != io.shape or str(array.dtype) != io.dtype:
-            raise TinyTVMError(f"input '{io.name}' must be a {io.dtype} array of shape {io.shape}, "
-                               f"got {array.dtype} {array.shape}")
-        checked.append(array)
-    return checked
+    return check_inputs([(io.name, io.shape, io.dtype) for io in artifact.inputs], inputs)
 
 
 def split_outputs(artifact, raw: bytes) -> list[np.ndarray]:
