@@ -67,6 +67,13 @@ class ImportContext:
             raise UnsupportedOperatorError(op.name, op.index, f"{role} tensor '{tensor.name}' is quantized "
                                            "per channel; activations must be quantized per tensor")
 
+    def int8_input_output(self, op: Operator) -> tuple[Tensor, Tensor]:
+        """The operator's first input and its output, both checked to be per-tensor int8."""
+        data, out = self.input(op, 0), self.output(op)
+        self.require_int8(op, data, "input")
+        self.require_int8(op, out, "output")
+        return data, out
+
     def require_constant(self, op: Operator, tensor: Tensor, role: str) -> np.ndarray:
         if not tensor.is_constant:
             raise UnsupportedOperatorError(op.name, op.index, f"{role} tensor '{tensor.name}' must be a "

@@ -46,9 +46,7 @@ def _require_probability_output(op, out):
 
 @converts("SOFTMAX")
 def convert_softmax(ctx, op):
-    data, out = ctx.input(op, 0), ctx.output(op)
-    ctx.require_int8(op, data, "input")
-    ctx.require_int8(op, out, "output")
+    data, out = ctx.int8_input_output(op)
     _require_same_shape(op, data, out)
     if len(data.shape) < 1:
         raise UnsupportedOperatorError(op.name, op.index, "softmax needs an input of rank 1 or more")
@@ -62,9 +60,7 @@ def convert_softmax(ctx, op):
 
 @converts("LOGISTIC")
 def convert_logistic(ctx, op):
-    data, out = ctx.input(op, 0), ctx.output(op)
-    ctx.require_int8(op, data, "input")
-    ctx.require_int8(op, out, "output")
+    data, out = ctx.int8_input_output(op)
     _require_same_shape(op, data, out)
     # TFLM only checks the zero point and silently assumes scale 1/256; we insist on both.
     _require_probability_output(op, out)
@@ -75,9 +71,8 @@ def convert_logistic(ctx, op):
 
 @converts("MEAN")
 def convert_mean(ctx, op):
-    data, axis_tensor, out = ctx.input(op, 0), ctx.input(op, 1), ctx.output(op)
-    ctx.require_int8(op, data, "input")
-    ctx.require_int8(op, out, "output")
+    data, out = ctx.int8_input_output(op)
+    axis_tensor = ctx.input(op, 1)
     axis_data = ctx.require_constant(op, axis_tensor, "axis")
     if axis_tensor.dtype != np.dtype("int32"):
         raise UnsupportedOperatorError(op.name, op.index, f"axis tensor '{axis_tensor.name}' is "
@@ -107,9 +102,8 @@ def convert_mean(ctx, op):
 
 @converts("RESIZE_NEAREST_NEIGHBOR")
 def convert_resize_nearest(ctx, op):
-    data, size_tensor, out = ctx.input(op, 0), ctx.input(op, 1), ctx.output(op)
-    ctx.require_int8(op, data, "input")
-    ctx.require_int8(op, out, "output")
+    data, out = ctx.int8_input_output(op)
+    size_tensor = ctx.input(op, 1)
     ctx.require_same_quantization(op, data, out)
     if len(data.shape) != 4:
         raise UnsupportedOperatorError(op.name, op.index, f"input of shape {data.shape}: an NHWC (4-D) input "

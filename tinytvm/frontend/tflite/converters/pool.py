@@ -23,9 +23,7 @@ def _require_pool_quantization(op, data, out):
 
 @converts("AVERAGE_POOL_2D", "MAX_POOL_2D")
 def convert_pool(ctx, op):
-    data, out = ctx.input(op, 0), ctx.output(op)
-    ctx.require_int8(op, data, "input")
-    ctx.require_int8(op, out, "output")
+    data, out = ctx.int8_input_output(op)
     _require_pool_quantization(op, data, out)
     if len(data.shape) != 4:
         raise UnsupportedOperatorError(op.name, op.index, "pooling needs a 4-D NHWC input")

@@ -24,21 +24,15 @@ PAD_MAX_RANK = 5
 CONCAT_MAX_INPUTS = 10
 
 
-def _int8_pair(ctx, op, data, out):
-    """int8 per-tensor input and output; their quantization may differ (bytes are copied)."""
+def _same_quantized(ctx, op, data, out):
     ctx.require_int8(op, data, "input")
     ctx.require_int8(op, out, "output")
-
-
-def _same_quantized(ctx, op, data, out):
-    _int8_pair(ctx, op, data, out)
     ctx.require_same_quantization(op, data, out)
 
 
 @converts("RESHAPE", "SQUEEZE")
 def convert_reshape(ctx, op):
-    data, out = ctx.input(op, 0), ctx.output(op)
-    _int8_pair(ctx, op, data, out)
+    data, out = ctx.int8_input_output(op)
     if math.prod(data.shape) != math.prod(out.shape):
         raise UnsupportedOperatorError(op.name, op.index, f"cannot reshape {data.shape} into {out.shape}")
     ctx.emit(Reshape(output_scale=out.scale, output_zp=out.zero_point), [ctx.value(data)], out)
@@ -46,8 +40,7 @@ def convert_reshape(ctx, op):
 
 @converts("TRANSPOSE")
 def convert_transpose(ctx, op):
-    data, out = ctx.input(op, 0), ctx.output(op)
-    _int8_pair(ctx, op, data, out)
+    data, out = ctx.int8_input_output(op)
     rank = len(data.shape)
     if not 1 <= rank <= TRANSPOSE_MAX_RANK:
         raise UnsupportedOperatorError(op.name, op.index, f"input of rank {rank}: TFLite Micro's TRANSPOSE "
@@ -81,8 +74,7 @@ def _padv2_value(ctx, op, out) -> int:
 
 @converts("PAD", "PADV2")
 def convert_pad(ctx, op):
-    data, out = ctx.input(op, 0), ctx.output(op)
-    _int8_pair(ctx, op, data, out)
+    data, out = ctx.int8_input_output(op)
     rank = len(data.shape)
     if rank > PAD_MAX_RANK:
         raise UnsupportedOperatorError(op.name, op.index, f"input of rank {rank}: TFLite Micro's {op.name} "
