@@ -52,12 +52,7 @@ typedef struct {
 } fc_rows4_state;
 
 void tt_fc_rows4_dsp(fc_rows4_state* st);
-#define FC_RQ(R, M, S)                              \
-  "  smmlar  " R ", " R ", " M ", " R "\n"          \
-  "  add     " R ", " R ", " R ", asr #31\n"        \
-  "  asr     " R ", " R ", " S "\n"                 \
-  "  add     " R ", " R ", r3\n"                    \
-  "  ssat    " R ", #8, " R ", asr #1\n"
+#define FC_RQ(R, M, S) TT_ASM_REQUANT(R, M, S, "r3")
 __asm__(
     "  .text\n"
     "  .syntax unified\n"

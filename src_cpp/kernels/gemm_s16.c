@@ -54,12 +54,7 @@ void tt_gemm2_pairs_dsp(gemm2_state* st);
   "  smlad  r1, r9, r12, r1\n"                   \
   "  smlad  r3, r10, lr, r3\n"                   \
   "  smlad  r3, r11, r12, r3\n"
-#define GEMM2_RQ(R, M, S)                        \
-  "  smmlar " R ", " R ", " M ", " R "\n"        \
-  "  add    " R ", " R ", " R ", asr #31\n"      \
-  "  asr    " R ", " R ", " S "\n"               \
-  "  add    " R ", " R ", r8\n"                  \
-  "  ssat   " R ", #8, " R ", asr #1\n"
+#define GEMM2_RQ(R, M, S) TT_ASM_REQUANT(R, M, S, "r8")
 __asm__(
     "  .text\n"
     "  .syntax unified\n"

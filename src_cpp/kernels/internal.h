@@ -208,4 +208,14 @@ TT_INLINE uint32_t tt_dot_bound(int32_t k) {
   return b > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)b;
 }
 
+/* Requantization of accumulator register R in inline assembly (the 5-instruction fast form, see
+ * tt_rq_ch): R = sat8((SMMLAR(R, M, R) + sign fix) >> S + ZP). M holds multiplier << 1, S the right
+ * shift - 1 and ZP the output zero point, all in registers. */
+#define TT_ASM_REQUANT(R, M, S, ZP)                 \
+  "  smmlar  " R ", " R ", " M ", " R "\n"          \
+  "  add     " R ", " R ", " R ", asr #31\n"        \
+  "  asr     " R ", " R ", " S "\n"                 \
+  "  add     " R ", " R ", " ZP "\n"                \
+  "  ssat    " R ", #8, " R ", asr #1\n"
+
 #endif /* TINYTVM_KERNELS_INTERNAL_H_ */
