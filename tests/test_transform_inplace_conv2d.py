@@ -132,3 +132,17 @@ def test_expanding_pointwise_puts_its_input_at_the_end_of_the_output():
     for runner in ("host-asan", "qemu"):
         for inputs, result in zip(sets, get_runner(runner).run_many(artifact, sets)):
             np.testing.assert_array_equal(result.outputs[0], tinytvm.reference_run(mod, inputs)[0])
+
+
+def test_narrowing_pointwise_writes_from_the_start_and_its_storage_shrinks():
+    # c1 (8 -> 4) overwrites c0 from its start; after c1 only the 4-channel result is kept. c2 (the
+    # model output) must not join that storage: the caller's 4-channel buffer cannot hold c0.
+    before = _chain((False, False, False), widths=(8, 8, 4, 4))
+    after = InPlaceConv2D()(before)
+    tvm.ir.assert_structural_equal(after, _chain((False, True, False), widths=(8, 8, 4, 4)))
+    storage = next(s for s in analyze_lifetimes(after).storages if "c1" in s.values)
+    assert storage.external is None and storage.extents == ((0, 1, 6 * 5 * 8), (2, 2, 6 * 5 * 4))
+    artifact = tinytvm.build(after, target="host")
+    sets = [[np.random.default_rng(seed).integers(-128, 128, (1, 6, 5, 8), dtype=np.int8)] for seed in range(3)]
+    for inputs, result in zip(sets, get_runner("host-asan").run_many(artifact, sets)):
+        np.testing.assert_array_equal(result.outputs[0], tinytvm.reference_run(before, inputs)[0])

@@ -60,3 +60,35 @@ def test_resnet8_residual_adds_in_place_are_bit_exact():
     for runner in ("host-asan", "qemu"):
         for inputs, result in zip(sets, get_runner(runner).run_many(artifact, sets)):
             np.testing.assert_array_equal(result.outputs[0], tinytvm.reference_run(mod, inputs)[0])
+
+
+def _asymmetric(in_place: bool, swapped: bool) -> ops.Add:
+    lhs, rhs = ((2, 1 << 29, -1), (-3, 1 << 30, 0))[::-1 if swapped else 1]
+    return ops.Add(output_scale=0.1, output_zp=0, lhs_zp=lhs[0], rhs_zp=rhs[0], left_shift=20,
+                   lhs_multiplier=lhs[1], lhs_shift=lhs[2], rhs_multiplier=rhs[1], rhs_shift=rhs[2],
+                   output_multiplier=1 << 30, output_shift=-19, act_min=-128, act_max=127, in_place=in_place)
+
+
+def _residual(after: bool):
+    """p = x + x (the older value); q = x + x; r = q + p (both die: r overwrites p); out = r + x."""
+    builder = relax.BlockBuilder()
+    x = relax.Var("x", TY)
+    with builder.function("main", [x]):
+        with builder.dataflow():
+            p = builder.emit(_add(False).call([x, x], TY), name_hint="p")
+            q = builder.emit(_add(False).call([x, x], TY), name_hint="q")
+            operands = [p, q] if after else [q, p]
+            r = builder.emit(_asymmetric(after, swapped=after).call(operands, TY), name_hint="r")
+            out = builder.emit_output(builder.emit(_add(after).call([r, x], TY), name_hint="s"))
+        builder.emit_func_output(out)
+    return builder.get()
+
+
+def test_overwrites_the_older_of_two_dying_operands():
+    before = _residual(after=False)
+    after = InPlaceElementwise()(before)
+    tvm.ir.assert_structural_equal(after, _residual(after=True))
+    x = np.random.default_rng(0).integers(-128, 128, (1, 4, 4, 8), dtype=np.int8)
+    np.testing.assert_array_equal(tinytvm.reference_run(after, x)[0], tinytvm.reference_run(before, x)[0])
+    (result,) = get_runner("host-asan").run_many(tinytvm.build(after, target="host"), [[x]])
+    np.testing.assert_array_equal(result.outputs[0], tinytvm.reference_run(before, x)[0])

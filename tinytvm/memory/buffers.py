@@ -5,6 +5,15 @@ A buffer may *alias* another one (``alias_of``): it lives inside the other buffe
 over its input, a view. Aliases form groups around one root (a buffer that aliases nothing);
 planners place only the roots, each as one block spanning the group's combined lifetime and
 largest extent, and the members' offsets follow from the root's.
+
+A buffer may instead be *anchored* to another one (``anchor``): it is placed exactly
+``anchor_offset`` bytes after the other buffer's offset, but shares no bytes with it or with
+anything else alive at the same time - it is checked like any other buffer. Anchors let one
+region change shape over time: a storage that shrinks when an in-place result is smaller than
+its input is a block for the input's steps plus an anchored, smaller block for the result's,
+instead of one block as large as the input for both (a staircase rather than a rectangle).
+Planners place each anchor group (a block and every block anchored to it) as one unit: an
+offset is free for it when every member fits.
 """
 
 from __future__ import annotations
@@ -24,6 +33,10 @@ class BufferSpec:
     With ``alias_of`` set, the block is not placed on its own: it starts ``alias_offset`` bytes
     into buffer ``alias_of`` (which may itself be an alias), and may share bytes with the
     buffers of its alias group even while they are alive.
+
+    With ``anchor`` set, the block starts ``anchor_offset`` bytes after buffer ``anchor`` (which
+    may itself be anchored, or an alias) and must not share bytes with any buffer alive at the
+    same time, the anchor included. A buffer is an alias or anchored, not both.
     """
 
     name: str
@@ -32,14 +45,20 @@ class BufferSpec:
     last: int
     alias_of: str | None = None
     alias_offset: int = 0
+    anchor: str | None = None
+    anchor_offset: int = 0
 
     def __post_init__(self):
-        if self.size < 0 or self.first > self.last or self.alias_offset < 0:
+        if self.size < 0 or self.first > self.last or self.alias_offset < 0 or self.anchor_offset < 0:
             raise ValueError(f"invalid buffer {self}")
         if self.alias_of is None and self.alias_offset:
             raise ValueError(f"buffer {self.name}: alias_offset without alias_of")
-        if self.alias_of == self.name:
-            raise ValueError(f"buffer {self.name} aliases itself")
+        if self.anchor is None and self.anchor_offset:
+            raise ValueError(f"buffer {self.name}: anchor_offset without anchor")
+        if self.alias_of is not None and self.anchor is not None:
+            raise ValueError(f"buffer {self.name}: both an alias and anchored")
+        if self.name in (self.alias_of, self.anchor):
+            raise ValueError(f"buffer {self.name} aliases or anchors to itself")
 
     def overlaps_in_time(self, other: "BufferSpec") -> bool:
         return self.first <= other.last and other.first <= self.last
@@ -51,6 +70,8 @@ class AliasGroups:
 
     ``roots`` are the blocks to place: one per group, named after the group's root, with the
     group's combined lifetime and its extent (the largest ``offset-in-root + size``) as size.
+    An anchored root's ``anchor`` names the unanchored root it moves with and ``anchor_offset``
+    is its total offset from that root (anchor chains and anchors to aliases resolved).
     ``root_of`` maps every buffer to ``(root name, byte offset inside the root)``.
     """
 
@@ -63,16 +84,31 @@ class AliasGroups:
 
 
 def alias_groups(buffers: Sequence[BufferSpec]) -> AliasGroups:
-    """Resolve ``alias_of`` chains; raises ValueError on unknown targets, cycles or duplicate names."""
+    """Resolve ``alias_of`` chains and anchors; raises ValueError on unknown targets, cycles,
+    duplicate names, and anchor groups whose members overlap each other (no plan can hold them)."""
     by_name = {b.name: b for b in buffers}
     if len(by_name) != len(buffers):
         raise ValueError("buffer names must be unique")
-    if all(b.alias_of is None for b in buffers):  # the common case: no work, no copies
-        return AliasGroups(tuple(buffers), {b.name: (b.name, 0) for b in buffers})
-    root_of: dict[str, tuple[str, int]] = {}
+    if all(b.alias_of is None for b in buffers):  # the common case: no groups to collapse, no copies
+        blocks, root_of = by_name, {b.name: (b.name, 0) for b in buffers}
+    else:
+        root_of = _resolve_aliases(by_name)
+        members: dict[str, list[BufferSpec]] = {}
+        for buffer in buffers:
+            members.setdefault(root_of[buffer.name][0], []).append(buffer)
+        blocks = {b.name: _group_block(b, members[b.name], root_of) for b in buffers if b.alias_of is None}
+    if all(b.anchor is None for b in blocks.values()):
+        return AliasGroups(tuple(blocks.values()), root_of)
+    roots = tuple(block if block.anchor is None else _resolve_anchor(block, blocks, root_of)
+                  for block in blocks.values())
+    _check_anchor_groups(roots)
+    return AliasGroups(roots, root_of)
 
-    def resolve(name: str) -> tuple[str, int]:
-        chain = []
+
+def _resolve_aliases(by_name: dict[str, BufferSpec]) -> dict[str, tuple[str, int]]:
+    root_of: dict[str, tuple[str, int]] = {}
+    for start in by_name:
+        name, chain = start, []
         while name not in root_of:
             buffer = by_name.get(name)
             if buffer is None:
@@ -88,35 +124,68 @@ def alias_groups(buffers: Sequence[BufferSpec]) -> AliasGroups:
         for member in reversed(chain):
             offset += by_name[member].alias_offset
             root_of[member] = (root, offset)
-        return root_of[chain[0]] if chain else root_of[name]
+    return root_of
 
-    members: dict[str, list[BufferSpec]] = {}
-    for buffer in buffers:
-        members.setdefault(resolve(buffer.name)[0], []).append(buffer)
-    roots = []
-    for buffer in buffers:
-        if buffer.alias_of is not None:
-            continue
-        group = members[buffer.name]
-        if len(group) == 1:
-            roots.append(buffer)
-            continue
-        extent = max(root_of[m.name][1] + m.size for m in group if m.size) if any(m.size for m in group) else 0
-        roots.append(BufferSpec(buffer.name, extent, min(m.first for m in group), max(m.last for m in group)))
-    return AliasGroups(tuple(roots), root_of)
+
+def _group_block(root: BufferSpec, group: list[BufferSpec], root_of: dict[str, tuple[str, int]]) -> BufferSpec:
+    """The block a planner places for an alias group (the root itself when it is alone)."""
+    if len(group) == 1:
+        return root
+    extent = max((root_of[m.name][1] + m.size for m in group if m.size), default=0)
+    return dataclasses.replace(root, size=extent, first=min(m.first for m in group),
+                               last=max(m.last for m in group))
+
+
+def _resolve_anchor(block: BufferSpec, blocks: dict[str, BufferSpec],
+                    root_of: dict[str, tuple[str, int]]) -> BufferSpec:
+    """``block`` anchored directly to the unanchored block its anchor chain ends at."""
+    target = blocks.get(block.anchor)
+    if target is not None and target.anchor is None:  # already direct (as liveness makes them)
+        return block
+    offset, name, seen = 0, block.name, []
+    while blocks[name].anchor is not None:
+        if name in seen:
+            raise ValueError(f"anchor cycle through buffers {', '.join(seen)}")
+        seen.append(name)
+        target = blocks[name].anchor
+        if target not in root_of:
+            raise ValueError(f"buffer {name} is anchored to unknown buffer '{target}'")
+        root, inside = root_of[target]
+        offset += blocks[name].anchor_offset + inside
+        name = root
+    return dataclasses.replace(block, anchor=name, anchor_offset=offset)
+
+
+def _check_anchor_groups(roots: Sequence[BufferSpec]) -> None:
+    groups: dict[str, list[tuple[BufferSpec, int]]] = {}
+    for block in roots:
+        if block.anchor is not None:
+            groups.setdefault(block.anchor, []).append((block, block.anchor_offset))
+    by_name = {block.name: block for block in roots}
+    for anchor, group in groups.items():
+        group.append((by_name[anchor], 0))
+        for i, (a, a_offset) in enumerate(group):
+            for b, b_offset in group[i + 1:]:
+                if (a.size and b.size and a.overlaps_in_time(b)
+                        and a_offset < b_offset + b.size and b_offset < a_offset + a.size):
+                    raise ValueError(f"anchored buffers {a.name} and {b.name} overlap while both are alive")
 
 
 def lower_bound(buffers: Sequence[BufferSpec], alignment: int = 1) -> int:
     """The largest total of bytes alive at one step: no arena can be smaller.
 
-    An alias group counts once, as one block with its combined lifetime and extent. With
-    ``alignment`` > 1 every block is counted rounded up to it: blocks start at aligned offsets
-    and the arena size is aligned, so a block of ``s`` bytes always costs ``align_up(s)``.
+    An alias group counts once, as one block with its combined lifetime and extent; anchored
+    blocks count like any other block. With ``alignment`` > 1 every block is counted rounded
+    up to it: blocks start at aligned offsets (anchored ones too: their offsets are multiples
+    of the alignment) and the arena size is aligned, so a block of ``s`` bytes always costs
+    ``align_up(s)``.
     """
     if not buffers:
         return 0
     events: dict[int, int] = {}
-    for buffer in alias_groups(buffers).roots:
+    # Anchors do not move bytes between steps: without aliases the blocks are the buffers themselves.
+    blocks = buffers if all(b.alias_of is None for b in buffers) else alias_groups(buffers).roots
+    for buffer in blocks:
         size = align_up(buffer.size, alignment)
         events[buffer.first] = events.get(buffer.first, 0) + size
         events[buffer.last + 1] = events.get(buffer.last + 1, 0) - size

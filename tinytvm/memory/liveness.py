@@ -3,8 +3,11 @@
 Each layer is one step. A value is alive from the step that produces it to the last
 step that reads it. RESHAPE produces a view and an in-place operator (see
 ``transform.inplace_depthwise``) overwrites its input: the values share one storage
-(size = the largest of them, lifetime = the union). Storage that holds a model input or output lives in
-the caller's buffers, not in the arena.
+(lifetime = the union). Its size may change over time: at each step it needs the bytes from its
+start to the end of the furthest value alive then, so a storage whose in-place result is smaller
+than its input (a stride-2 depthwise) *shrinks* after that step; the planner gets one block per
+run of equal sizes, anchored together (:meth:`Storage.specs`). Storage that holds a model input
+or output lives in the caller's buffers, not in the arena.
 """
 
 from __future__ import annotations
@@ -33,11 +36,25 @@ class Storage:
     last: int
     values: tuple[str, ...]
     external: str | None  # "input:<k>" / "output:<k>" when the caller owns it
+    #: ``(first, last, bytes)`` per run of steps needing the same bytes from the storage's start
+    #: (one run unless the storage shrinks or grows; ``size`` is the largest).
+    extents: tuple[tuple[int, int, int], ...]
     #: Byte offset of each value inside the storage (non-zero only for overlapping in-place outputs).
     offsets: tuple[tuple[str, int], ...] = ()
 
     def spec(self) -> BufferSpec:
+        """The storage as one block: its largest size over its whole lifetime."""
         return BufferSpec(self.name, self.size, self.first, self.last)
+
+    def specs(self) -> tuple[BufferSpec, ...]:
+        """The storage as the arena planner places it: one block per run of ``extents``, all at
+        the storage's start. The first is named after the storage (codegen addresses each value
+        from its offset); the later ones (``<name>@<first step>``) are anchored to it, so they
+        are checked against everything else alive - the bytes a shrinking storage no longer
+        needs are free for other buffers."""
+        (first, last, size), *later = self.extents
+        return (BufferSpec(self.name, size, first, last),
+                *(BufferSpec(f"{self.name}@{f}", s, f, l, anchor=self.name) for f, l, s in later))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,15 +158,32 @@ def analyze_lifetimes(mod: tvm.IRModule, function: str = "main") -> Lifetimes:
         if external.get(key) and any(offsets.values()):
             raise TinyTVMError(f"value '{key}' lives in the caller's buffer ({external[key]}) but an in-place "
                                "operator would place part of it outside: in-place passes must skip it")
+        extents = _extents([(offsets[m] + sizes[m], first[m], last[m]) for m in members])
         storage = Storage(
-            name=key, size=max(offsets[m] + sizes[m] for m in members), first=min(first[m] for m in members),
-            last=max(last[m] for m in members), values=tuple(members), external=external.get(key),
+            name=key, size=max(size for _, _, size in extents), first=extents[0][0], last=extents[-1][1],
+            values=tuple(members), external=external.get(key), extents=extents,
             offsets=tuple(sorted((m, o) for m, o in offsets.items() if o)))
         storages.append(storage)
         storage_of.update({m: key for m in members})
         value_offset.update(offsets)
     storages.sort(key=lambda s: (s.first, s.name))
     return Lifetimes(tuple(layer_list), tuple(storages), storage_of, tuple(outputs), value_offset)
+
+
+def _extents(values: list[tuple[int, int, int]]) -> tuple[tuple[int, int, int], ...]:
+    """Runs ``(first, last, bytes)`` of equal need over the lifetime of values ``(end, first, last)``:
+    at each step, the furthest end among the values alive."""
+    if len(values) == 1:
+        end, first, last = values[0]
+        return ((first, last, end),)
+    runs: list[tuple[int, int, int]] = []
+    for step in range(min(f for _, f, _ in values), max(l for _, _, l in values) + 1):
+        end = max((e for e, f, l in values if f <= step <= l), default=0)
+        if runs and runs[-1][2] == end:
+            runs[-1] = (runs[-1][0], step, end)
+        else:
+            runs.append((step, step, end))
+    return tuple(runs)
 
 
 def _output_values(func: relax.Function) -> list[str]:

@@ -2,9 +2,10 @@
 
 A plan assigns each buffer an offset in one arena such that buffers alive at the same step
 never share a byte, except buffers of one alias group (see :mod:`.buffers`), which share on
-purpose. The planners live in :mod:`.planners`; ``plan_arena(planner="auto")`` (the default)
-runs the cheap heuristics, keeps the smallest plan, and calls the exact CP-SAT solver only if
-that plan is above the lower bound.
+purpose; an anchored buffer sits at its anchor's offset plus its ``anchor_offset``. The
+planners live in :mod:`.planners`; ``plan_arena(planner="auto")`` (the default) runs the cheap
+heuristics, keeps the smallest plan, and calls the exact CP-SAT solver only if that plan is
+above the lower bound.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class ArenaPlan:
 
     def conflicts(self) -> list[tuple[str, str]]:
         """Pairs of buffers alive at the same time whose bytes overlap and that are not aliases
-        of each other (empty for a valid plan)."""
+        of each other (empty for a valid plan). Anchored buffers are checked like any other."""
         root_of = alias_groups(self.buffers).root_of
         found = []
         ordered = sorted((b for b in self.buffers if b.size), key=lambda b: (self.offsets[b.name], b.name))
@@ -82,7 +83,9 @@ def plan_arena(buffers: Sequence[BufferSpec], planner: str = AUTO, alignment: in
 
     Planners place the roots of alias groups (see :class:`BufferSpec`) at ``alignment``-aligned
     offsets; an alias lands at its root's offset plus its accumulated ``alias_offset`` (aligned
-    only if those offsets are).
+    only if those offsets are). An anchored root moves with its anchor: it lands at the anchor's
+    offset plus its (accumulated) ``anchor_offset``, which must be a multiple of ``alignment``
+    (ValueError otherwise) so that it is aligned too and the lower bound holds.
     """
     if alignment < 1:
         raise ValueError(f"alignment must be >= 1, got {alignment}")
@@ -90,6 +93,10 @@ def plan_arena(buffers: Sequence[BufferSpec], planner: str = AUTO, alignment: in
         raise ValueError(f"unknown planner '{planner}'; available: {', '.join([AUTO, *sorted(PLANNERS)])}")
     groups = alias_groups(buffers)
     roots = list(groups.roots)
+    unaligned = [r.name for r in roots if r.anchor_offset % alignment]
+    if unaligned:
+        raise ValueError(f"anchored buffers {', '.join(unaligned[:3])} are not a multiple of the alignment "
+                         f"({alignment}) away from their anchor")
     bound = lower_bound(roots, alignment)
 
     if planner == AUTO:
@@ -108,9 +115,10 @@ def plan_arena(buffers: Sequence[BufferSpec], planner: str = AUTO, alignment: in
     size = align_up(max((offsets[b.name] + b.size for b in buffers), default=0), alignment)
     plan = ArenaPlan(tuple(buffers), offsets, size, bound, name, optimal or size <= bound, trials)
     misaligned = [r.name for r in roots if offsets[r.name] % alignment]
-    if misaligned or plan.conflicts():
+    adrift = [r.name for r in roots if r.anchor is not None and offsets[r.name] != offsets[r.anchor] + r.anchor_offset]
+    if misaligned or adrift or plan.conflicts():
         raise AssertionError(f"planner {name} produced an invalid plan: overlapping {plan.conflicts()[:3]}, "
-                             f"misaligned {misaligned[:3]}")
+                             f"misaligned {misaligned[:3]}, away from their anchor {adrift[:3]}")
     return plan
 
 

@@ -2,14 +2,19 @@
 
 A layer may write its result over its activation input when that input lives in the arena (not
 in the caller's input buffer, not a model output), nothing reads it (or a view of it) afterwards,
-the result is not smaller than the input's storage (the planner places a shared storage as one
-block, so a smaller result would keep the larger block alive for longer), and, when the output must start before
-the input (kxk convolutions), the result is not (a view of) a model output: the caller's output
-buffer has no room before it.
+and, when the output must start before the input (kxk convolutions), the result is not (a view
+of) a model output: the caller's output buffer has no room before it.
+
+A result smaller than the input's storage is allowed only where the pass says so
+(``may_shrink``: its kernel writes the result from the start of the input's bytes): the storage
+then shrinks to the result after this step (the planner places it as an L-shaped pair of blocks,
+see ``memory.liveness``), and the result must not be a model output (the caller's buffer is too
+small for the input).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import tvm
@@ -20,8 +25,10 @@ from ..ir.op import decode
 from ..memory.liveness import analyze_lifetimes, input_lead
 
 
-def dying_same_size_inputs(mod: tvm.IRModule, qualifies: Callable[[Layer], bool]) -> set[str]:
-    """Output names of the layers that pass ``qualifies`` and may overwrite their first operand."""
+def dying_same_size_inputs(mod: tvm.IRModule, qualifies: Callable[[Layer], bool],
+                           may_shrink: bool = False) -> set[str]:
+    """Output names of the layers that pass ``qualifies`` and may overwrite their first operand
+    (with ``may_shrink``, also when the result is smaller than the operand's storage)."""
     lifetimes = analyze_lifetimes(mod)
     storages = {s.name: s for s in lifetimes.storages}
     caller_owned = _views_of_outputs(lifetimes)
@@ -29,6 +36,9 @@ def dying_same_size_inputs(mod: tvm.IRModule, qualifies: Callable[[Layer], bool]
     offset_values = {value for s in storages.values() if s.offsets for value in s.values}
     alive = _alive_bytes(lifetimes)
     chosen = set()
+    # Largest bytes of the storage a value ends up in once the results chosen so far join it
+    # (a chain of in-place layers makes one storage; the snapshot above predates the chain).
+    group_bytes: dict[str, int] = {}
     for step, layer in enumerate(lifetimes.layers):
         if getattr(layer.record, "in_place", True) or not qualifies(layer):
             continue
@@ -36,15 +46,20 @@ def dying_same_size_inputs(mod: tvm.IRModule, qualifies: Callable[[Layer], bool]
         if not isinstance(source, relax.Var) or source.name not in lifetimes.storage_of:
             continue
         storage = storages[lifetimes.storage_of[source.name]]
-        if storage.external is not None or storage.last != step or layer.output_bytes < storage.size:
+        size = group_bytes.get(source.name, storage.size)
+        shrinks = layer.output_bytes < size
+        if storage.external is not None or storage.last != step or (shrinks and not may_shrink):
             continue
-        growth = layer.output_bytes - storage.size
-        if growth and not _growth_pays(alive, storage.first, step, growth, storage.size):
+        # A result reaching past the input's end moves the storage's values up by the difference
+        # (int8 activations, as in input_lead).
+        shift = layer.output_bytes - lifetimes.value_offset[source.name] - math.prod(layer.in_shapes[0])
+        if shift > 0 and not _growth_pays(alive, storage.first, step, shift, layer.output_bytes):
             continue
         overlapping = bool(input_lead(layer)) or source.name in offset_values
-        if overlapping and layer.var.name in caller_owned:
-            continue  # the caller's output buffer has no room for an overlapping pair
+        if (overlapping or shrinks) and layer.var.name in caller_owned:
+            continue  # the caller's output buffer has no room for an overlapping pair or a larger input
         chosen.add(layer.var.name)
+        group_bytes[layer.var.name] = max(size, layer.output_bytes)
         if overlapping:
             offset_values.update((source.name, layer.var.name))
     return chosen
@@ -54,16 +69,19 @@ def _alive_bytes(lifetimes) -> list[int]:
     """Arena bytes alive at each step (storages only; kernel scratch is not known here)."""
     alive = [0] * (len(lifetimes.layers) + 1)
     for storage in lifetimes.arena_storages:
-        for step in range(storage.first, min(storage.last, len(lifetimes.layers)) + 1):
-            alive[step] += storage.size
+        for first, last, size in storage.extents:
+            for step in range(first, min(last, len(lifetimes.layers)) + 1):
+                alive[step] += size
     return alive
 
 
-def _growth_pays(alive: list[int], first: int, step: int, growth: int, input_bytes: int) -> bool:
-    """A larger in-place result makes its storage larger over the input's whole lifetime (the
-    planner places one block): worth it only if the peak over that span does not rise."""
+def _growth_pays(alive: list[int], first: int, step: int, shift: int, output_bytes: int) -> bool:
+    """An in-place result ending ``shift`` bytes past its input's end starts the storage: every
+    value in it moves up by ``shift``, so the storage grows by ``shift`` bytes at each step of
+    the input's lifetime, and at this step the result no longer needs bytes of its own. Worth it
+    only if the peak over that span does not rise."""
     before = max(alive[first:step + 1])
-    after = max([bytes_ + growth for bytes_ in alive[first:step]] + [alive[step] - input_bytes])
+    after = max([bytes_ + shift for bytes_ in alive[first:step]] + [alive[step] - output_bytes + shift])
     return after <= before
 
 
@@ -80,10 +98,15 @@ def mark_in_place(mod: tvm.IRModule, chosen: set[str]) -> tvm.IRModule:
     """``mod`` with ``in_place=True`` on the records of the bindings named in ``chosen``."""
     if not chosen:
         return mod
+    return rewrite_calls(mod, chosen, lambda call: decode(call).replace(in_place=True).call(list(call.args), call.ty))
+
+
+def rewrite_calls(mod: tvm.IRModule, chosen: set[str], rewrite) -> tvm.IRModule:
+    """``mod`` with ``rewrite(call)`` bound instead of the calls of the bindings named in ``chosen``."""
     func = mod["main"]
     blocks = []
     for block in func.body.blocks:
-        bindings = [_rewrite(binding, chosen) for binding in block.bindings]
+        bindings = [_rewrite(binding, chosen, rewrite) for binding in block.bindings]
         blocks.append(relax.DataflowBlock(bindings) if isinstance(block, relax.DataflowBlock)
                       else relax.BindingBlock(bindings))
     body = relax.SeqExpr(blocks, func.body.body)
@@ -94,10 +117,8 @@ def mark_in_place(mod: tvm.IRModule, chosen: set[str]) -> tvm.IRModule:
     return result
 
 
-def _rewrite(binding, chosen: set[str]):
+def _rewrite(binding, chosen: set[str], rewrite):
     if binding.var.name not in chosen:
         return binding
-    call = binding.value
-    record = decode(call).replace(in_place=True)
     # Normalizing infers the new call's type (a bare relax.Call has none).
-    return relax.VarBinding(binding.var, relax.BlockBuilder().normalize(record.call(list(call.args), call.ty)))
+    return relax.VarBinding(binding.var, relax.BlockBuilder().normalize(rewrite(binding.value)))

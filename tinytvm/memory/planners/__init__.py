@@ -18,7 +18,10 @@ Search:
 * ``cpsat`` - exact (OR-Tools CP-SAT) under a time limit, hinted with a heuristic plan.
 
 Planners receive alias-free buffers: :func:`tinytvm.memory.plan.plan_arena` collapses alias
-groups into their roots first. They must be deterministic.
+groups into their roots first. Some may be anchored, each directly to an unanchored buffer of the
+list at a multiple of the alignment: a planner places such an anchor group as one unit
+(:class:`._common.Unit`; the heuristics order units by their envelope) and returns every
+member's offset (the anchor's plus ``anchor_offset``). Planners must be deterministic.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from ..buffers import BufferSpec
-from ._common import best_fit_offset, compact, first_fit_offset, place_in_order
+from ._common import Unit, best_fit_offset, compact, first_fit_offset, place_in_order, units
 from .by_start import best_fit_by_start, first_fit_by_start
 from .cpsat import cpsat_plan
 from .greedy_by_breadth import greedy_by_breadth, greedy_by_conflicts, greedy_by_lifetime
@@ -51,5 +54,5 @@ HEURISTICS: dict[str, Planner] = {
 #: Every planner by name (``plan_arena`` also accepts ``"auto"``).
 PLANNERS: dict[str, Planner] = {**HEURISTICS, "hill_climb": hill_climb, "cpsat": cpsat_plan}
 
-__all__ = ["HEURISTICS", "PLANNERS", "Planner", "best_fit_offset", "compact", "first_fit_offset",
-           "place_in_order", "cpsat_plan", "hill_climb"] + sorted(HEURISTICS)
+__all__ = ["HEURISTICS", "PLANNERS", "Planner", "Unit", "best_fit_offset", "compact", "first_fit_offset",
+           "place_in_order", "units", "cpsat_plan", "hill_climb"] + sorted(HEURISTICS)

@@ -12,18 +12,22 @@ bound above the clique bound, found no plan at all for one and plans 5-18 % larg
 CP-SAT's for the others; CP-SAT proved 7/10 optimal and ended within 1.7 % of the bound on the
 other three.
 
-Model (sizes in units of ``alignment * g``, ``g`` the gcd of the aligned sizes; this loses
-nothing, since a "gravity" compaction of any plan puts every offset at a sum of sizes):
+Model (sizes in units of ``alignment * g``, ``g`` the gcd of the aligned sizes and anchor
+offsets; this loses nothing, since a "gravity" compaction of any plan puts every offset at a
+sum of those):
 
-* one offset variable ``k_i`` per buffer, address interval ``[k_i, k_i + w_i)``;
+* one offset variable ``k_u`` per placement unit (a buffer and the buffers anchored to it, see
+  :mod:`._common`); each buffer ``i`` of the unit, ``d_i`` from its start, has its own address
+  interval ``[k_u + d_i, k_u + d_i + w_i)``;
 * buffers alive at the same time form cliques of the interval graph of lifetimes; for every
   *maximal* clique (the buffers alive at one step, when that set is not contained in another
   step's) an ``AddNoOverlap`` over their address intervals - equivalent to a ``NoOverlap2D``
   with fixed time intervals (measured: same speed), and simpler;
-* arena ``m >= k_i + w_i``, ``m >= lower bound`` (the biggest clique), minimize ``m``;
+* arena ``m >= k_u + extent_u``, ``m >= lower bound`` (the biggest clique), minimize ``m``;
 * the best heuristic plan (compacted) as a hint and as the upper bound of every domain;
 * symmetry: mirroring a plan (``offset -> arena - offset - size``) gives another plan of the
-  same size, so the largest buffer is kept in the lower half (``2 k + w <= m``).
+  same size, so the largest buffer is kept in the lower half (``2 k + w <= m``) - only without
+  anchored buffers: a mirrored anchor group is a different shape, not a plan of the same buffers.
 
 Determinism: one worker and a fixed seed make the search sequential and reproducible, and the
 buffers enter the model sorted by name; the wall-clock ``time_limit`` only decides where the
@@ -43,7 +47,7 @@ import math
 from typing import Sequence
 
 from ..buffers import BufferSpec
-from ._common import aligned, arena_size, compact
+from ._common import aligned, arena_size, compact, place_in_order, put, units
 
 DEFAULT_TIME_LIMIT = 1.0
 
@@ -83,44 +87,55 @@ def solve(buffers: Sequence[BufferSpec], alignment: int, hint: dict[str, int],
     """The smallest arena CP-SAT finds for alias-free ``buffers`` within ``time_limit``.
 
     ``hint`` must be a valid plan (e.g. the best heuristic's); the result is never larger.
+    Anchor offsets must be multiples of ``alignment`` (``plan_arena`` checks).
     """
     from ortools.sat.python import cp_model
 
-    live = sorted((b for b in buffers if b.size), key=lambda b: b.name)  # independent of input order
+    ordered = sorted(buffers, key=lambda b: b.name)  # independent of input order
+    live = [b for b in ordered if b.size]
     hint_size = arena_size(live, hint, alignment)
-    units = [-(-b.size // alignment) for b in live]
+    every = units(ordered)
+    placeable = [unit for unit in every if unit.size]
     if not live:
-        return Solution({b.name: 0 for b in buffers}, 0, True, "trivial")
-    g = math.gcd(*units)
+        return Solution(compact(ordered, hint), 0, True, "trivial")
+    parts = [(u, buffer, delta) for u, unit in enumerate(placeable) for buffer, delta in unit.parts if buffer.size]
+    units_of = [-(-buffer.size // alignment) for _, buffer, _ in parts]
+    g = math.gcd(*units_of, *(delta // alignment for _, _, delta in parts))
     scale = alignment * g
-    widths = [u // g for u in units]
-    cliques = maximal_cliques(live)
+    widths = [n // g for n in units_of]
+    steps = [delta // scale for _, _, delta in parts]
+    extents = [0] * len(placeable)
+    members: list[list[int]] = [[] for _ in placeable]
+    for i, (u, _, _) in enumerate(parts):
+        extents[u] = max(extents[u], steps[i] + widths[i])
+        members[u].append(i)
+    cliques = maximal_cliques([buffer for _, buffer, _ in parts])
     lower = max(sum(widths[i] for i in clique) for clique in cliques)
-    start = compact(aligned(live, alignment), hint)  # offsets now multiples of `scale`, arena no larger
+    start = compact(aligned(ordered, alignment), hint)  # offsets now multiples of `scale`, arena no larger
     upper = -(-max(start[b.name] + b.size for b in live) // scale)
-    result = {b.name: 0 for b in buffers}
     if upper <= lower:
-        result.update(start)
-        return Solution(result, arena_size(live, start, alignment), True, "hint")
+        return Solution(start, arena_size(live, start, alignment), True, "hint")
 
-    big = max(range(len(live)), key=lambda i: (widths[i], -i))
-    k_big = start[live[big].name] // scale
-    if 2 * k_big + widths[big] > upper:  # the hint must satisfy the symmetry breaking: mirror it
-        start = {b.name: (upper - widths[i]) * scale - start[b.name] for i, b in enumerate(live)}
+    rigid = len(parts) != len(placeable) or any(steps)  # some unit is not one buffer at its offset
+    big = max(range(len(parts)), key=lambda i: (widths[i], -i))
+    if not rigid and 2 * (start[placeable[parts[big][0]].name] // scale) + widths[big] > upper:
+        # The hint must satisfy the symmetry breaking: mirror it.
+        start = {unit.name: (upper - extents[u]) * scale - start[unit.name] for u, unit in enumerate(placeable)}
 
     model = cp_model.CpModel()
     arena = model.new_int_var(lower, upper, "arena")
     offsets, intervals = [], []
-    for i, buffer in enumerate(live):
-        k = model.new_int_var(0, upper - widths[i], f"k{i}")
+    for u, unit in enumerate(placeable):
+        k = model.new_int_var(0, upper - extents[u], f"k{u}")
         offsets.append(k)
-        intervals.append(model.new_fixed_size_interval_var(k, widths[i], f"x{i}"))
-        model.add(k + widths[i] <= arena)
-        model.add_hint(k, start[buffer.name] // scale)
+        intervals += [model.new_fixed_size_interval_var(k + steps[i], widths[i], f"x{i}") for i in members[u]]
+        model.add(k + extents[u] <= arena)
+        model.add_hint(k, start[unit.name] // scale)
     for clique in cliques:
         if len(clique) > 1:
             model.add_no_overlap([intervals[i] for i in clique])
-    model.add(2 * offsets[big] + widths[big] <= arena)
+    if not rigid:
+        model.add(2 * offsets[parts[big][0]] + widths[big] <= arena)
     model.add_hint(arena, upper)
     model.minimize(arena)
 
@@ -130,16 +145,15 @@ def solve(buffers: Sequence[BufferSpec], alignment: int, hint: dict[str, int],
     params.random_seed = seed
     params.max_time_in_seconds = time_limit
     status = solver.solve(model)
+    optimal = status == cp_model.OPTIMAL
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        found = {b.name: solver.value(offsets[i]) * scale for i, b in enumerate(live)}
+        found = place_in_order((unit for unit in every if not unit.size), alignment)  # empty units: at 0
+        for u, unit in enumerate(placeable):
+            put(unit, solver.value(offsets[u]) * scale, found, [])
         size = arena_size(live, found, alignment)
         if size < hint_size:
-            result.update(found)
-            return Solution(result, size, status == cp_model.OPTIMAL, solver.status_name(status))
-        result.update(hint)
-        return Solution(result, hint_size, status == cp_model.OPTIMAL, solver.status_name(status))
-    result.update(hint)
-    return Solution(result, hint_size, False, solver.status_name(status))
+            return Solution(found, size, optimal, solver.status_name(status))
+    return Solution(dict(hint), hint_size, optimal, solver.status_name(status))
 
 
 def cpsat_plan(buffers: Sequence[BufferSpec], alignment: int, hint: dict[str, int] | None = None,

@@ -17,39 +17,41 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..buffers import BufferSpec
-from ._common import first_fit_offset, place_in_order
+from ._common import Unit, first_fit_offset, place_in_order, units
 
 
 def greedy_by_breadth(buffers: Sequence[BufferSpec], alignment: int) -> dict[str, int]:
     breadth: dict[int, int] = {}
-    alive: dict[int, list[BufferSpec]] = {}
-    for buffer in buffers:
-        for step in range(buffer.first, buffer.last + 1):
-            breadth[step] = breadth.get(step, 0) + buffer.size
-            alive.setdefault(step, []).append(buffer)
-    order: list[BufferSpec] = []
+    alive: dict[int, list[Unit]] = {}
+    for unit in units(buffers):
+        for buffer, _ in unit.parts:
+            for step in range(buffer.first, buffer.last + 1):
+                breadth[step] = breadth.get(step, 0) + buffer.size
+                alive.setdefault(step, []).append(unit)
+    order: list[Unit] = []
     seen: set[str] = set()
     for step in sorted(breadth, key=lambda s: (-breadth[s], s)):
-        for buffer in sorted(alive[step], key=lambda b: (-b.size, b.first, b.name)):
-            if buffer.name not in seen:
-                seen.add(buffer.name)
-                order.append(buffer)
+        for unit in sorted(alive[step], key=lambda u: (-u.size, u.first, u.name)):
+            if unit.name not in seen:
+                seen.add(unit.name)
+                order.append(unit)
     return place_in_order(order, alignment, first_fit_offset)
 
 
 def greedy_by_conflicts(buffers: Sequence[BufferSpec], alignment: int) -> dict[str, int]:
-    degree = {b.name: b.size for b in buffers}
-    ordered = sorted(buffers, key=lambda b: (b.first, b.name))
-    for i, a in enumerate(ordered):  # sweep: only buffers starting before a ends can overlap it
+    placeable = units(buffers)
+    degree = {u.name: u.size for u in placeable}
+    ordered = sorted(placeable, key=lambda u: (u.first, u.name))
+    for i, a in enumerate(ordered):  # sweep: only units starting before a ends can overlap it
         for b in ordered[i + 1:]:
             if b.first > a.last:
                 break
             degree[a.name] += b.size
             degree[b.name] += a.size
-    order = sorted(buffers, key=lambda b: (-degree[b.name], -b.size, b.first, b.name))
+    order = sorted(placeable, key=lambda u: (-degree[u.name], -u.size, u.first, u.name))
     return place_in_order(order, alignment, first_fit_offset)
 
 
 def greedy_by_lifetime(buffers: Sequence[BufferSpec], alignment: int) -> dict[str, int]:
-    order = sorted(buffers, key=lambda b: (b.first - b.last, -b.size, b.first, b.name))
+    order = sorted(units(buffers), key=lambda u: (u.first - u.last, -u.size, u.first, u.name))
     return place_in_order(order, alignment, first_fit_offset)

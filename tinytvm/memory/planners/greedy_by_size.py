@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..buffers import BufferSpec
-from ._common import best_fit_offset, first_fit_offset, place_in_order
+from ._common import Unit, best_fit_offset, first_fit_offset, place_in_order, units
 
 
-def _by_size(buffers: Sequence[BufferSpec]) -> list[BufferSpec]:
-    return sorted(buffers, key=lambda b: (-b.size, b.first, b.name))
+def _by_size(buffers: Sequence[BufferSpec]) -> list[Unit]:
+    return sorted(units(buffers), key=lambda u: (-u.size, u.first, u.name))
 
 
 def greedy_by_size(buffers: Sequence[BufferSpec], alignment: int) -> dict[str, int]:

@@ -1,10 +1,10 @@
 """Hill climbing over placement orders (after TVM USMP's ``hill_climb``).
 
-A plan is decoded from an order of the buffers by first-fit (as in greedy by size). Starting
-from the size order, each move takes a buffer that ends at the top of the arena - one that
-sets the size - and moves it to an earlier, random position of the order, or swaps two
-buffers alive at the same time; the move is kept when the arena does not grow (sideways moves
-cross plateaus). The random generator has a fixed seed and the number of decodes is bounded,
+A plan is decoded from an order of the placement units (buffers, anchored ones joined to their
+anchor) by first-fit (as in greedy by size). Starting from the size order, each move takes a
+unit that ends at the top of the arena - one that sets the size - and moves it to an earlier,
+random position of the order, or swaps it with another unit; the move is kept when the arena
+does not grow (sideways moves cross plateaus). The random generator has a fixed seed and the number of decodes is bounded,
 so the result is deterministic. Costs ``O(budget * n^2)``: a fallback for when no exact solver
 is available, not something ``auto`` runs by default.
 """
@@ -15,14 +15,15 @@ import random
 from typing import Sequence
 
 from ..buffers import BufferSpec, lower_bound
-from ._common import arena_size, first_fit_offset, place_in_order
+from ._common import arena_size, first_fit_offset, place_in_order, units
 
 
 def hill_climb(buffers: Sequence[BufferSpec], alignment: int, budget: int | None = None,
                seed: int = 0) -> dict[str, int]:
     live = [b for b in buffers if b.size]
-    order = sorted(live, key=lambda b: (-b.size, b.first, b.name))
-    target = lower_bound(live, alignment)
+    placeable = units(buffers)
+    order = sorted((u for u in placeable if u.size), key=lambda u: (-u.size, u.first, u.name))
+    target = lower_bound(buffers, alignment)
     offsets = place_in_order(order, alignment, first_fit_offset)
     size = arena_size(live, offsets, alignment)
     best, best_size = offsets, size
@@ -32,7 +33,7 @@ def hill_climb(buffers: Sequence[BufferSpec], alignment: int, budget: int | None
         if best_size <= target or len(order) < 2:
             break
         candidate = list(order)
-        tops = [i for i, b in enumerate(candidate) if offsets[b.name] + b.size > size - alignment]
+        tops = [i for i, u in enumerate(candidate) if offsets[u.name] + u.size > size - alignment]
         index = rng.choice(tops)
         if index and rng.random() < 0.7:
             candidate.insert(rng.randrange(index), candidate.pop(index))
@@ -45,6 +46,6 @@ def hill_climb(buffers: Sequence[BufferSpec], alignment: int, budget: int | None
             order, offsets, size = candidate, trial, trial_size
             if size < best_size:
                 best, best_size = offsets, size
-    result = {b.name: 0 for b in buffers}
+    result = place_in_order((u for u in placeable if not u.size), alignment)  # empty units: at 0
     result.update(best)
     return result

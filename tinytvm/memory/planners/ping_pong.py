@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..buffers import BufferSpec, lower_bound
-from ._common import first_fit_offset
+from ._common import Placed, blocked, first_fit_offset, put, units
 
 
 def top_fit_offset(size: int, placed: Sequence[tuple[int, int]], alignment: int, limit: int) -> int | None:
@@ -35,20 +35,19 @@ def top_fit_offset(size: int, placed: Sequence[tuple[int, int]], alignment: int,
 def ping_pong(buffers: Sequence[BufferSpec], alignment: int) -> dict[str, int]:
     limit = lower_bound(buffers, alignment)
     offsets: dict[str, int] = {}
-    placed: list[tuple[int, int, int, int]] = []  # (first, last, offset, end)
+    placed: Placed = []
     from_top = False
-    for buffer in sorted(buffers, key=lambda b: (b.first, -b.size, b.last, b.name)):
-        if not buffer.size:
-            offsets[buffer.name] = 0
+    for unit in sorted(units(buffers), key=lambda u: (u.first, -u.size, u.last, u.name)):
+        if not unit.size:
+            put(unit, 0, offsets, placed)
             continue
-        intervals = [(o, e) for f, l, o, e in placed if f <= buffer.last and buffer.first <= l]
-        bottom = first_fit_offset(buffer.size, intervals, alignment)
-        top = top_fit_offset(buffer.size, intervals, alignment, limit)
-        bottom_fits = bottom + buffer.size <= limit
+        intervals = blocked(unit, placed)
+        bottom = first_fit_offset(unit.size, intervals, alignment)
+        top = top_fit_offset(unit.size, intervals, alignment, limit)
+        bottom_fits = bottom + unit.size <= limit
         if top is not None and (from_top or not bottom_fits):
             offset, from_top = top, False  # next one from the bottom
         else:
             offset, from_top = bottom, True
-        offsets[buffer.name] = offset
-        placed.append((buffer.first, buffer.last, offset, offset + buffer.size))
+        put(unit, offset, offsets, placed)
     return offsets
