@@ -144,9 +144,11 @@ def test_conv2d(rng):
 
 
 #: Kernel paths the default choice does not take (tuning knobs): the direct loops, and im2col with one
-#: output channel / one pixel per step, also for 1x1 kernels (which AUTO sends to the pointwise path).
+#: output channel / one pixel per step, also for 1x1 kernels (which AUTO sends to the pointwise path),
+#: and the scratch-free pointwise path (GENERIC for the other kernels).
 CONV_VARIANTS = {"generic": dict(impl=1), "im2col_unroll1": dict(impl=2, oc_unroll=1, px_unroll=1),
-                 "im2col_oc1": dict(impl=2, oc_unroll=1), "pointwise_px1": dict(impl=3, px_unroll=1)}
+                 "im2col_oc1": dict(impl=2, oc_unroll=1), "pointwise_px1": dict(impl=3, px_unroll=1),
+                 "pointwise_direct": {"impl": 4}}
 
 
 def test_conv2d_implementations(rng):
@@ -171,6 +173,42 @@ def test_conv2d_implementations(rng):
     data = b.build()
     assert_backend_matches_tflm(data, int8_inputs(data, rng, count=2), {"conv2d"},
                                 tuning=tuning_by_output(data, knobs))
+
+
+#: 1x1 inputs for the scratch-free pointwise path: odd channel counts (partial words) and whole words
+#: (the DSP assembly routine), input zero points at the extremes; shape, input zero point.
+POINTWISE_INPUTS = [((1, 7, 9, 1), -128), ((1, 9, 7, 3), 127), ((1, 6, 5, 5), -128), ((1, 5, 8, 7), 127),
+                    ((1, 7, 7, 17), -128), ((1, 8, 6, 8), 127), ((1, 6, 9, 16), -128)]
+
+
+def test_conv2d_pointwise_direct(rng):
+    """Every 1x1 case on 1X1_DIRECT: stride 1 and 2, odd and even output channels, per-channel scales
+    spread over a decade, output zero points at the extremes too."""
+    b = ModelBuilder()
+    for i, (shape, zero_point) in enumerate(POINTWISE_INPUTS):
+        x = b.input(f"x{i}", shape, scale=0.05, zero_point=zero_point)
+        for stride, oc in ((1, 4 + i), (2, 3 + 2 * i)):
+            w = weights(rng, (oc, 1, 1, shape[3])) * np.geomspace(0.3, 3.0, oc)[:, None, None, None]
+            b.output(b.conv2d(x, w, rng.normal(size=oc) * 3, stride=stride, padding="VALID",
+                              out_zero_point=-zero_point if stride == 2 else None, name=f"x{i}_s{stride}"))
+    data = b.build()
+    art = assert_backend_matches_tflm(data, int8_inputs(data, rng), {"conv2d"}, tuning=every_layer(data, impl=4))
+    assert art.generated.source.count(".impl = 4,") == len(art.layers)
+    assert not any(layer.scratch_bytes for layer in art.layers)
+
+
+def test_conv2d_scratch_aware_selection(rng):
+    """conv 3x3 -> 1x1 8 -> 24 (its scratch on the arena peak) -> 1x1 24 -> 4 s2, built without in-place:
+    only the middle layer takes the scratch-free path and the arena is its input + output."""
+    b = ModelBuilder()
+    x = b.input("x", (1, 12, 12, 8), scale=0.05, zero_point=-128)
+    h = b.conv2d(x, weights(rng, (8, 3, 3, 8)), rng.normal(size=8), activation="RELU", name="stem")
+    h = b.conv2d(h, weights(rng, (24, 1, 1, 8)), rng.normal(size=24), name="expand")
+    b.output(b.conv2d(h, weights(rng, (4, 1, 1, 24)), rng.normal(size=4), stride=2, name="project"))
+    data = b.build()
+    art = assert_backend_matches_tflm(data, int8_inputs(data, rng), {"conv2d"}, in_place=False)
+    assert [layer.scratch_bytes == 0 for layer in art.layers] == [False, True, False]
+    assert art.arena_bytes == 12 * 12 * (8 + 24)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -269,9 +307,8 @@ def test_depthwise_conv2d_in_place(rng):
                                       tuning=tuning_by_output(data, knobs))
     dw = [k for k, layer in enumerate(art.layers) if layer.kernel == "depthwise_conv2d"]
     assert len(dw) == 9
-    for k in dw:  # same-size depthwise layers write where their input was; stride-2 ones do not
-        same_size = art.layers[k].shape == art.layers[k - 1].shape
-        assert (art.layers[k].output_location == art.layers[k - 1].output_location) == same_size, art.layers[k]
+    for k in dw:  # every depthwise layer writes where its input was (stride-2 ones: at its start)
+        assert art.layers[k].output_location == art.layers[k - 1].output_location, art.layers[k]
     assert art.arena_bytes < plain.arena_bytes
 
 

@@ -166,10 +166,10 @@ def test_header_of_a_model_with_float_and_several_io():
 # ------------------------------------------------------------------------------------------------
 EXPECTED_SOURCES = {
     "ad01_int8": {"fully_connected.c", "gemm_s16.c", "requant.c"},
-    "kws_dscnn_int8": {"conv2d.c", "conv2d_im2col.c", "gemm_s16.c", "requant.c", "depthwise_conv2d.c",
-                       "pooling.c", "fully_connected.c", "softmax.c"},
-    "resnet8_int8": {"conv2d.c", "conv2d_im2col.c", "gemm_s16.c", "requant.c", "elementwise.c", "pooling.c",
-                     "fully_connected.c", "softmax.c"},
+    "kws_dscnn_int8": {"conv2d.c", "conv2d_im2col.c", "conv2d_pointwise.c", "gemm_s16.c", "requant.c",
+                       "depthwise_conv2d.c", "pooling.c", "fully_connected.c", "softmax.c"},
+    "resnet8_int8": {"conv2d.c", "conv2d_im2col.c", "conv2d_pointwise.c", "gemm_s16.c", "requant.c",
+                     "elementwise.c", "pooling.c", "fully_connected.c", "softmax.c"},
 }
 
 

@@ -144,6 +144,10 @@ int main(void) {
   bench_conv("conv 1x1 48x48x16->32 oc1 px2", 48, 48, 16, 32, 1, TINYTVM_CONV_1X1, 1, 2);
   bench_conv("conv 1x1 48x48x16->32 oc2 px1", 48, 48, 16, 32, 1, TINYTVM_CONV_1X1, 2, 1);
   bench_conv("conv 1x1 48x48x16->32 GENERIC", 48, 48, 16, 32, 1, TINYTVM_CONV_GENERIC, 0, 0);
+  bench_conv("conv 1x1 48x48x8->16 AUTO(1x1)", 48, 48, 8, 16, 1, TINYTVM_CONV_AUTO, 0, 0);
+  bench_conv("conv 1x1 48x48x8->16 1X1_DIRECT", 48, 48, 8, 16, 1, TINYTVM_CONV_1X1_DIRECT, 0, 0);
+  bench_conv("conv 1x1 48x48x16->32 1X1_DIRECT", 48, 48, 16, 32, 1, TINYTVM_CONV_1X1_DIRECT, 0, 0);
+  bench_conv("conv 1x1 24x24x64->64 1X1_DIRECT", 24, 24, 64, 64, 1, TINYTVM_CONV_1X1_DIRECT, 0, 0);
   bench_conv("conv 3x3 32x32x16->16 AUTO(im2col)", 32, 32, 16, 16, 3, TINYTVM_CONV_AUTO, 0, 0);
   bench_conv("conv 3x3 32x32x16->16 oc1 px1", 32, 32, 16, 16, 3, TINYTVM_CONV_IM2COL, 1, 1);
   bench_conv("conv 3x3 32x32x16->16 GENERIC", 32, 32, 16, 16, 3, TINYTVM_CONV_GENERIC, 0, 0);

@@ -1,6 +1,6 @@
 /*
  * conv2d.c - int8 convolution: parameter checks, path selection and the generic path.
- * The fast paths (IM2COL, 1X1) live in conv2d_im2col.c.
+ * The fast paths (IM2COL, 1X1) live in conv2d_im2col.c, 1X1_DIRECT in conv2d_pointwise.c.
  */
 #include "tinytvm/conv2d.h"
 
@@ -10,25 +10,31 @@
 
 static int32_t conv_groups(const tinytvm_conv2d_params* p) { return p->groups > 1 ? p->groups : 1; }
 
+/* No padding at all: a declared bottom/right padding could put a 1x1 window outside the image,
+ * where the pointwise paths would read past the row instead of contributing 0. */
+static int is_pointwise(const tinytvm_conv2d_params* p) {
+  return p->k_h == 1 && p->k_w == 1 &&
+         (p->pad_top | p->pad_left | p->pad_bottom | p->pad_right) == 0;
+}
+
+/* Inlined into the dispatch: it runs on every call. */
+TT_INLINE tinytvm_conv_impl resolve(const tinytvm_conv2d_params* p) {
+  if (conv_groups(p) != 1 || p->impl == TINYTVM_CONV_GENERIC) return TINYTVM_CONV_GENERIC;
+  if (p->impl == TINYTVM_CONV_IM2COL) return TINYTVM_CONV_IM2COL;
+  if (p->impl == TINYTVM_CONV_1X1_DIRECT) /* asked for to save scratch: stay scratch-free */
+    return is_pointwise(p) ? TINYTVM_CONV_1X1_DIRECT : TINYTVM_CONV_GENERIC;
+  return is_pointwise(p) ? TINYTVM_CONV_1X1 : TINYTVM_CONV_IM2COL;
+}
+
 tinytvm_conv_impl tinytvm_conv2d_s8_resolve_impl(const tinytvm_conv2d_params* p) {
-  const int pointwise = p->k_h == 1 && p->k_w == 1 && p->pad_top == 0 && p->pad_left == 0;
-  if (conv_groups(p) != 1) return TINYTVM_CONV_GENERIC;
-  switch (p->impl) {
-    case TINYTVM_CONV_GENERIC:
-      return TINYTVM_CONV_GENERIC;
-    case TINYTVM_CONV_IM2COL:
-      return TINYTVM_CONV_IM2COL;
-    case TINYTVM_CONV_1X1:
-      return pointwise ? TINYTVM_CONV_1X1 : TINYTVM_CONV_IM2COL;
-    default:
-      return pointwise ? TINYTVM_CONV_1X1 : TINYTVM_CONV_IM2COL;
-  }
+  return resolve(p);
 }
 
 int32_t tt_conv_px_unroll(const tinytvm_conv2d_params* p) { return p->px_unroll == 1 ? 1 : 2; }
 
 size_t tinytvm_conv2d_s8_scratch_bytes(const tinytvm_conv2d_params* p) {
-  if (tinytvm_conv2d_s8_resolve_impl(p) == TINYTVM_CONV_GENERIC) return 0;
+  const tinytvm_conv_impl impl = tinytvm_conv2d_s8_resolve_impl(p);
+  if (impl == TINYTVM_CONV_GENERIC || impl == TINYTVM_CONV_1X1_DIRECT) return 0;
   return tt_conv_col_bytes(p) + tt_conv_stage_bytes(p) + tt_conv_tailw_bytes(p);
 }
 
@@ -60,7 +66,7 @@ tinytvm_status tinytvm_conv2d_s8_check(const tinytvm_conv2d_params* p) {
       p->rq.output_zp > 127 || p->rq.act_min < -128 || p->rq.act_max > 127 ||
       p->rq.act_min > p->rq.act_max || !p->rq.multiplier || !p->rq.shift)
     return TINYTVM_ERR_PARAM;
-  if (p->impl < 0 || p->impl > TINYTVM_CONV_1X1 || p->oc_unroll < 0 || p->oc_unroll > 2 ||
+  if (p->impl < 0 || p->impl > TINYTVM_CONV_1X1_DIRECT || p->oc_unroll < 0 || p->oc_unroll > 2 ||
       p->px_unroll < 0 || p->px_unroll > 2)
     return TINYTVM_ERR_PARAM;
   return TINYTVM_OK;
@@ -106,12 +112,15 @@ static void conv_generic(const tinytvm_conv2d_params* p, const int8_t* input, co
 
 void tinytvm_conv2d_s8(const tinytvm_conv2d_params* p, const int8_t* input, const int8_t* weight,
                        const int32_t* bias, int8_t* output, void* scratch) {
-  switch (tinytvm_conv2d_s8_resolve_impl(p)) {
+  switch (resolve(p)) {
     case TINYTVM_CONV_GENERIC:
       conv_generic(p, input, weight, bias, output);
       break;
     case TINYTVM_CONV_1X1:
       tt_conv_1x1(p, input, weight, bias, output, scratch);
+      break;
+    case TINYTVM_CONV_1X1_DIRECT:
+      tt_conv_1x1_direct(p, input, weight, bias, output);
       break;
     default:
       tt_conv_im2col(p, input, weight, bias, output, scratch);

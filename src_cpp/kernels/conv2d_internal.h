@@ -15,5 +15,7 @@ void tt_conv_im2col(const tinytvm_conv2d_params* p, const int8_t* input, const i
                     const int32_t* bias, int8_t* output, void* scratch);
 void tt_conv_1x1(const tinytvm_conv2d_params* p, const int8_t* input, const int8_t* weight,
                  const int32_t* bias, int8_t* output, void* scratch);
+void tt_conv_1x1_direct(const tinytvm_conv2d_params* p, const int8_t* input,
+                        const int8_t* weight, const int32_t* bias, int8_t* output);
 
 #endif /* TINYTVM_KERNELS_CONV2D_INTERNAL_H_ */

@@ -50,24 +50,40 @@ static int32_t out_dim(int32_t in, int32_t k, int32_t s, int32_t d, int32_t pb, 
   return (in + pb + pa - ((k - 1) * d + 1)) / s + 1;
 }
 
-static void run_case_rq(int id, int32_t batches, int32_t h, int32_t w, int32_t ci, int32_t co,
+static void run_case_zp(int id, int32_t batches, int32_t h, int32_t w, int32_t ci, int32_t co,
                         int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t dh, int32_t dw,
                         int32_t pt, int32_t pl, int32_t pb, int32_t pr, int32_t groups,
-                        int big_bias, int rq_kind);
+                        int big_bias, int rq_kind, int32_t in_zp, int32_t out_zp);
 
 /* rq_kind: 0 random (sometimes a left shift -> exact requantization), 1 full activation range
  * and per-channel uniform requantization (the assembly path on DSP cores) with a dead channel
  * (multiplier 0), 2 per-tensor requantization. */
+static void run_case_rq(int id, int32_t batches, int32_t h, int32_t w, int32_t ci, int32_t co,
+                        int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t dh, int32_t dw,
+                        int32_t pt, int32_t pl, int32_t pb, int32_t pr, int32_t groups,
+                        int big_bias, int rq_kind) {
+  const int32_t in_zp = tt_rand_zp(), out_zp = tt_rand_zp();
+  run_case_zp(id, batches, h, w, ci, co, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, groups, big_bias,
+              rq_kind, in_zp, out_zp);
+}
+
 static void run_case(int id, int32_t batches, int32_t h, int32_t w, int32_t ci, int32_t co,
                      int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t dh, int32_t dw,
                      int32_t pt, int32_t pl, int32_t pb, int32_t pr, int32_t groups, int big_bias) {
   run_case_rq(id, batches, h, w, ci, co, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, groups, big_bias, 0);
 }
 
-static void run_case_rq(int id, int32_t batches, int32_t h, int32_t w, int32_t ci, int32_t co,
+/* Pointwise (1x1, no padding) with the given zero points. */
+static void run_pointwise(int id, int32_t batches, int32_t h, int32_t w, int32_t ci, int32_t co,
+                          int32_t sh, int32_t sw, int rq_kind, int32_t in_zp, int32_t out_zp) {
+  run_case_zp(id, batches, h, w, ci, co, 1, 1, sh, sw, 1, 1, 0, 0, 0, 0, 1, 0, rq_kind, in_zp,
+              out_zp);
+}
+
+static void run_case_zp(int id, int32_t batches, int32_t h, int32_t w, int32_t ci, int32_t co,
                         int32_t kh, int32_t kw, int32_t sh, int32_t sw, int32_t dh, int32_t dw,
                         int32_t pt, int32_t pl, int32_t pb, int32_t pr, int32_t groups,
-                        int big_bias, int rq_kind) {
+                        int big_bias, int rq_kind, int32_t in_zp, int32_t out_zp) {
   tinytvm_conv2d_params p;
   size_t n_out, n_in, n_w;
   int32_t i, impl, oc, px;
@@ -90,8 +106,8 @@ static void run_case_rq(int id, int32_t batches, int32_t h, int32_t w, int32_t c
   p.groups = groups;
   p.out_h = out_dim(h, kh, sh, dh, pt, pb);
   p.out_w = out_dim(w, kw, sw, dw, pl, pr);
-  p.input_zp = tt_rand_zp();
-  p.rq.output_zp = tt_rand_zp();
+  p.input_zp = in_zp;
+  p.rq.output_zp = out_zp;
   p.rq.act_min = -128;
   p.rq.act_max = 127;
   if (rq_kind == 0 && tt_rand() % 3 == 0) { /* fused ReLU6-like clamp */
@@ -123,15 +139,19 @@ static void run_case_rq(int id, int32_t batches, int32_t h, int32_t w, int32_t c
   p.rq.per_tensor = rq_kind == 2;
   ref_conv(&p, g_in, g_w, g_bias, g_ref);
 
-  for (impl = TINYTVM_CONV_AUTO; impl <= TINYTVM_CONV_1X1; ++impl)
+  for (impl = TINYTVM_CONV_AUTO; impl <= TINYTVM_CONV_1X1_DIRECT; ++impl)
     for (oc = 1; oc <= 2; ++oc)
       for (px = 1; px <= 2; ++px) {
-        const int32_t* bias = (impl == TINYTVM_CONV_GENERIC && oc == 2 && px == 2) ? NULL : g_bias;
+        const int32_t* bias = (impl == TINYTVM_CONV_GENERIC && oc == 2 && px == 2) ||
+                                      (impl == TINYTVM_CONV_1X1_DIRECT && oc == 2 && px == 1)
+                                  ? NULL
+                                  : g_bias;
         p.impl = impl;
         p.oc_unroll = oc;
         p.px_unroll = px;
         const size_t scratch = tinytvm_conv2d_s8_scratch_bytes(&p);
         TT_CHECK(scratch + 16 <= sizeof g_scratch, "case %d scratch", id);
+        TT_CHECK(impl != TINYTVM_CONV_1X1_DIRECT || scratch == 0, "case %d direct scratch", id);
         if (!bias) ref_conv(&p, g_in, g_w, NULL, g_ref);
         memset(g_out, 0x55, n_out);
         memset(g_scratch, CANARY, sizeof g_scratch);
@@ -185,6 +205,23 @@ int main(void) {
   run_case_rq(id++, 2, 5, 7, 12, 8, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 1); /* 1x1 in place */
   run_case_rq(id++, 1, 9, 9, 8, 8, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, 0, 1);
   run_case_rq(id++, 1, 5, 5, 7, 6, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 1);
+  /* Pointwise with odd in_c (partial words on every path), stride 2, extreme zero points */
+  /*             id    b  h  w  ci co sh sw rq in_zp out_zp */
+  run_pointwise(id++, 1, 7, 7, 1, 5, 1, 1, 1, -128, 127);
+  run_pointwise(id++, 1, 9, 8, 3, 8, 2, 2, 1, 127, -128);
+  run_pointwise(id++, 2, 6, 7, 5, 7, 2, 2, 0, -128, -128);
+  run_pointwise(id++, 1, 7, 9, 7, 6, 2, 1, 1, 127, 127);
+  run_pointwise(id++, 1, 7, 7, 17, 9, 2, 2, 1, -128, 127);
+  run_pointwise(id++, 2, 5, 6, 17, 12, 1, 2, 0, 127, -128);
+  run_pointwise(id++, 1, 8, 8, 3, 1, 1, 1, 2, -128, 0);
+  run_pointwise(id++, 1, 6, 5, 8, 11, 2, 2, 1, 127, -128); /* whole words, odd out_c */
+  /* Runs of the DSP pair routine: odd pixel counts, strided rows, 2 batches, mixed strides */
+  run_pointwise(id++, 1, 5, 5, 4, 6, 1, 1, 1, 127, -128);
+  run_pointwise(id++, 2, 7, 5, 16, 6, 2, 2, 1, -128, 127);
+  run_pointwise(id++, 1, 5, 7, 8, 4, 1, 2, 2, 0, 5);
+  run_pointwise(id++, 2, 6, 4, 12, 2, 2, 1, 1, -128, -128);
+  /* 1x1 whose last output row and column lie in the padding: not pointwise (IM2COL / GENERIC) */
+  run_case(id++, 2, 6, 9, 1, 9, 1, 1, 1, 2, 1, 1, 0, 0, 1, 1, 1, 0);
   {
     int r;
     for (r = 0; r < 12; ++r) { /* random small shapes */

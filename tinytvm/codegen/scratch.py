@@ -11,6 +11,7 @@ What the kernels keep in scratch (none of it grows with the number of output cha
   values (zero-padded to a multiple of 4), plus a K-byte int8 staging row when in_c is not a multiple of 4 and a
   padded copy of the last two weight rows when K is not.
   Requantization parameters are read per channel on the fly (no table, no accumulator rows).
+  1X1_DIRECT: nothing (each input pixel is widened on the fly; other shapes take GENERIC).
 * depthwise_conv2d: ROWS (default) a ring of (k_h - 1) * dilation_h + 1 padded int16 input
   rows for ``ch_block`` channels (default 4); PLANE the whole padded int16 plane of one
   channel; both plus the int16-packed kernel weights of the buffered channels.
@@ -19,7 +20,7 @@ What the kernels keep in scratch (none of it grows with the number of output cha
 
 from __future__ import annotations
 
-CONV_GENERIC, CONV_IM2COL, CONV_1X1 = 1, 2, 3
+CONV_GENERIC, CONV_IM2COL, CONV_1X1, CONV_1X1_DIRECT = 1, 2, 3, 4
 DW_GENERIC, DW_PLANE, DW_ROWS = 1, 2, 3
 DW_DEFAULT_CH_BLOCK = 4
 
@@ -29,8 +30,27 @@ def _col_elems(depth: int) -> int:
     return ((depth >> 2) + 1) * 8
 
 
+def conv2d_pointwise(fields: dict) -> bool:
+    """``is_pointwise`` in conv2d.c: a 1x1 kernel without padding."""
+    pads = ("pad_top", "pad_left", "pad_bottom", "pad_right")
+    return fields["k_h"] == fields["k_w"] == 1 and not any(fields.get(pad, 0) for pad in pads)
+
+
+def conv2d_resolve_impl(fields: dict) -> int:
+    """``tinytvm_conv2d_s8_resolve_impl``."""
+    impl = fields.get("impl", 0)
+    if fields.get("groups", 1) not in (0, 1) or impl == CONV_GENERIC:
+        return CONV_GENERIC
+    if impl == CONV_IM2COL:
+        return CONV_IM2COL
+    pointwise = conv2d_pointwise(fields)
+    if impl == CONV_1X1_DIRECT:  # asked for to save scratch: stays scratch-free
+        return CONV_1X1_DIRECT if pointwise else CONV_GENERIC
+    return CONV_1X1 if pointwise else CONV_IM2COL
+
+
 def conv2d(fields: dict) -> int:
-    if fields.get("impl") == CONV_GENERIC or fields.get("groups", 1) not in (0, 1):
+    if conv2d_resolve_impl(fields) in (CONV_GENERIC, CONV_1X1_DIRECT):
         return 0
     depth = fields["k_h"] * fields["k_w"] * fields["in_c"]
     stage = (depth + 3) & ~3 if fields["in_c"] & 3 else 0

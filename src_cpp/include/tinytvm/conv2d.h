@@ -29,7 +29,13 @@ typedef enum {
   TINYTVM_CONV_IM2COL = 2,
   /* Pointwise: k_h == k_w == 1, no padding, any stride.  Like IM2COL but the "gather" is a
    * straight widening copy of one input pixel.  groups == 1 only. */
-  TINYTVM_CONV_1X1 = 3
+  TINYTVM_CONV_1X1 = 3,
+  /* Pointwise without scratch (same shapes as 1X1): each input pixel is widened on the fly, once
+   * per channel pair; 2 pixels x 2 channels per step, the unroll knobs do not apply.  Faster
+   * than 1X1 for in_c <= 8, slower for wide inputs (in_c 64: ~20%): meant for layers whose
+   * column scratch raises the arena.  Other shapes and groups take GENERIC, so the scratch stays
+   * 0.  Not in-place capable. */
+  TINYTVM_CONV_1X1_DIRECT = 4
 } tinytvm_conv_impl;
 
 typedef struct {
@@ -59,7 +65,8 @@ typedef struct {
   int32_t px_unroll;
 } tinytvm_conv2d_params;
 
-/* Bytes of scratch tinytvm_conv2d_s8 needs for these params (0 for GENERIC).  IM2COL / 1X1:
+/* Bytes of scratch tinytvm_conv2d_s8 needs for these params (0 for GENERIC and 1X1_DIRECT).
+ * IM2COL / 1X1:
  *   px_unroll * 2 * 4 * (K / 4 + 1)              px_unroll int16 columns, K = k_h * k_w * in_c
  * + (in_c % 4 ? ceil4(K) : 0)                    int8 staging row
  * + (K % 4 ? (2 * K + 7) & ~3 : 0)               padded copy of the last two weight rows
