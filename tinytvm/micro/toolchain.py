@@ -56,7 +56,7 @@ def linker_script(work: Path, flash_bytes: int, sram_bytes: int, stack_bytes: in
 
 
 def link_image(artifact, sources: list[Path], include_dirs: list[Path], work: Path, flash_bytes: int,
-               sram_bytes: int, defines: tuple[str, ...] = ()) -> Path:
+               sram_bytes: int, defines: tuple[str, ...] = (), ldflags: tuple[str, ...] = ()) -> Path:
     """Compile and link ``sources`` with the platform layer; a board overflow is a ResourceLimitError."""
     platform = kernel_library.platform_dir()
     script = linker_script(work, flash_bytes, sram_bytes)
@@ -64,7 +64,7 @@ def link_image(artifact, sources: list[Path], include_dirs: list[Path], work: Pa
     command = [require("arm-none-eabi-gcc"), *artifact.target.cflags, *COMMON_FLAGS, *defines,
                *(f"-I{d}" for d in [*include_dirs, platform]), *map(str, sources),
                *(str(platform / f) for f in ("startup.c", "semihost.c", "cycle_counter.c")),
-               f"-T{script}", "-Wl,--gc-sections", "--specs=nano.specs", "--specs=nosys.specs",
+               f"-T{script}", "-Wl,--gc-sections", "--specs=nano.specs", "--specs=nosys.specs", *ldflags,
                "-o", str(elf)]
     result = subprocess.run(command, capture_output=True, text=True, cwd=work)
     if result.returncode != 0:
@@ -73,6 +73,15 @@ def link_image(artifact, sources: list[Path], include_dirs: list[Path], work: Pa
                                      f"time:\n{_overflow_lines(result.stderr)}")
         raise TinyTVMError(f"cross-compiling '{artifact.name}' failed:\n{result.stderr[-6000:]}")
     return elf
+
+
+def compile_object(target, source: Path, include_dirs: list[Path], work: Path) -> Path:
+    """Compile ``source`` to ``work/<stem>.o`` with the flags ``link_image`` uses (cwd ``work``: .su files)."""
+    obj = work / f"{source.stem}.o"
+    command = [require(target.compiler), *target.cflags, *COMMON_FLAGS, *(f"-I{d}" for d in include_dirs),
+               "-c", str(source), "-o", str(obj)]
+    _run(command, f"compiling {source.name}", cwd=work)
+    return obj
 
 
 def image_sizes(elf: Path) -> ImageSizes:
@@ -93,7 +102,7 @@ def _overflow_lines(stderr: str) -> str:
     return "\n".join(line for line in stderr.splitlines() if "overflow" in line or "fit" in line) or stderr
 
 
-def _run(command, what: str) -> None:
-    result = subprocess.run(command, capture_output=True, text=True)
+def _run(command, what: str, cwd: Path | None = None) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, cwd=cwd)
     if result.returncode != 0:
         raise TinyTVMError(f"{what} failed:\n{result.stderr[-4000:]}")
