@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -58,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--plot", help="write the memory plots to this PNG file")
     analyze.add_argument("--no-in-place", action="store_true", help="disable in-place depthwise convolution")
     analyze.add_argument("--no-schedule", action="store_true", help="keep the imported operator order")
+    analyze.add_argument("--patch", default="none", type=_patch_option, help=PATCH_HELP)
     analyze.set_defaults(handler=_analyze)
 
     compile_ = commands.add_parser("compile", help="compile a model to C (model.h/.c, kernels, metadata.json)")
@@ -66,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("--board", default=None)
     compile_.add_argument("--name", default="model")
     compile_.add_argument("-o", "--output", required=True, help="output directory")
+    compile_.add_argument("--patch", default="none", type=_patch_option, help=PATCH_HELP)
     compile_.set_defaults(handler=_compile)
 
     run = commands.add_parser("run", help="run a compiled model directory (from `tinytvm compile`)")
@@ -75,6 +78,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", action="store_true", help="per-layer instruction counts (QEMU)")
     run.set_defaults(handler=_run)
     return parser
+
+
+PATCH_HELP = ('patch-based inference: "none" (default), "auto" (search), or SPLIT:ROWSxCOLS, e.g. 9:3x4 '
+              "(the first SPLIT operators on a ROWS x COLS grid of patches)")
+
+
+def _patch_option(text: str):
+    if text in ("none", "auto"):
+        return None if text == "none" else text
+    match = re.fullmatch(r"(\d+):(\d+)x(\d+)", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"expected none, auto or SPLIT:ROWSxCOLS (e.g. 9:3x4), got '{text}'")
+    split, rows, cols = (int(g) for g in match.groups())
+    return {"split": split, "grid": (rows, cols)}
 
 
 def _load(path: str):
@@ -99,7 +116,7 @@ def _verify(args) -> int:
 def _analyze(args) -> int:
     from .analysis.memory import analyze
     report = analyze(_load(args.model), target=args.target, board=args.board, in_place=not args.no_in_place,
-                     schedule=not args.no_schedule)
+                     schedule=not args.no_schedule, patch=args.patch)
     print(report.to_json() if args.json else report)
     if args.plot:
         report.plot(args.plot)
@@ -108,12 +125,15 @@ def _analyze(args) -> int:
 
 def _compile(args) -> int:
     from .codegen.build import build
-    artifact = build(_load(args.model), target=args.target, board=args.board, name=args.name)
+    artifact = build(_load(args.model), target=args.target, board=args.board, name=args.name, patch=args.patch)
     out = artifact.export(args.output)
-    # Keep the source model beside the C so `tinytvm run` can rebuild the artifact.
+    # Keep the source model beside the C so `tinytvm run` can rebuild the artifact (with the chosen patches).
     (out / "model.tflite").write_bytes(Path(args.model).read_bytes())
+    patch = {"split": artifact.patch.split, "grid": list(artifact.patch.grid)} if artifact.patch else None
     (out / "build.json").write_text(json.dumps({"target": args.target, "board": artifact.board.name,
-                                                "name": args.name}) + "\n")
+                                                "name": args.name, "patch": patch}) + "\n")
+    if artifact.patch:
+        print(artifact.patch.describe())
     print(f"wrote {out}/: model/{args.name}.h, model/{args.name}.c, kernels/, metadata.json")
     print(_memory_line(artifact))
     return 0
@@ -127,7 +147,7 @@ def _run(args) -> int:
     except FileNotFoundError:
         raise TinyTVMError(f"{directory} is not a `tinytvm compile` output directory (no build.json)") from None
     artifact = build(_load(directory / "model.tflite"), target=options["target"], board=options["board"],
-                     name=options["name"])
+                     name=options["name"], patch=options.get("patch"))
     inputs = ([np.load(path) for path in args.input] if args.input else
               _random_inputs(artifact, np.random.default_rng(0)))
     result = artifact.run(inputs, runner=args.runner, **({"profile": True} if args.profile else {}))

@@ -15,21 +15,10 @@ import time
 import tvm
 
 from ..codegen.build import BuildOptions, plan_model
+from ..codegen.code_size import CodeSize, estimate_code
 from ..micro.targets import get_board, get_target
-
-
-@dataclasses.dataclass(frozen=True)
-class LayerMemory:
-    index: int
-    kernel: str
-    output: str
-    in_shapes: tuple[tuple[int, ...], ...]
-    out_shape: tuple[int, ...]
-    macs: int
-    weight_bytes: int
-    scratch_bytes: int
-    alive_bytes: int          # arena bytes alive during this layer (storages + its scratch)
-    alive: tuple[str, ...]    # the storages alive during this layer
+from .layer_memory import LayerMemory, memory_rows
+from .patch_summary import PatchSummary
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,11 +29,14 @@ class MemoryReport:
     lower_bound: int
     io_bytes: int
     weight_bytes: int
+    code: CodeSize  # flash besides the constants: kernels, generated model code, runtime
     planner: str
     layers: tuple[LayerMemory, ...]
-    #: storage name -> (offset, size, first step, last step) in the arena
+    #: arena buffer (storage, later block <storage>@<step> of a shrinking one, scratch) -> (offset, size, first, last)
     placements: dict[str, tuple[int, int, int, int]]
     seconds: float
+    #: The patched stage, its grid and its extra MACs (None when the model runs per layer).
+    patch: PatchSummary | None = None
 
     @property
     def peak_sram(self) -> int:
@@ -52,9 +44,17 @@ class MemoryReport:
         return self.arena_bytes + self.io_bytes
 
     @property
+    def code_bytes(self) -> int:
+        return self.code.total
+
+    @property
     def flash_bytes(self) -> int:
-        """Constants in flash (weights, biases, requantization tables); code is reported by build."""
-        return self.weight_bytes
+        """Flash of the image ``build`` links for the board (``Artifact.image.flash``): constants + code.
+
+        Code from a per-target table (tinytvm.codegen.code_size), within a few hundred bytes of the ELF; on the
+        host (no flash) the code counts 0, so this is the constants (weights, biases, requantization tables).
+        """
+        return self.weight_bytes + self.code_bytes
 
     @property
     def peak_layer(self) -> LayerMemory:
@@ -62,7 +62,8 @@ class MemoryReport:
 
     def to_json(self) -> str:
         data = dataclasses.asdict(self)
-        data.update(peak_sram=self.peak_sram, flash_bytes=self.flash_bytes, peak_layer=self.peak_layer.index)
+        data.update(peak_sram=self.peak_sram, flash_bytes=self.flash_bytes, code_bytes=self.code_bytes,
+                    peak_layer=self.peak_layer.index)
         return json.dumps(data, indent=2, sort_keys=True)
 
     def __str__(self) -> str:
@@ -73,15 +74,20 @@ class MemoryReport:
                  f"  peak SRAM  {self.peak_sram:>10,} B = arena {self.arena_bytes:,} + I/O buffers {self.io_bytes:,}",
                  f"  arena      {self.arena_bytes:>10,} B (lower bound {self.lower_bound:,}, gap "
                  f"{self.arena_bytes - self.lower_bound:,})",
-                 f"  constants  {self.weight_bytes:>10,} B (flash)", "",
+                 (f"  flash      {self.flash_bytes:>10,} B = constants {self.weight_bytes:,} + code "
+                  f"{self.code_bytes:,} (kernels {self.code.kernel_bytes:,}, model {self.code.model:,}, runtime "
+                  f"{self.code.runtime:,})"),
+                 *([f"  {self.patch.describe()}"] if self.patch else []), "",
                  f"{'#':>3} {'kernel':<17} {'output shape':<18} {'MACs':>11} {'alive B':>9}  timeline"]
-        peak = self.peak_layer.index
+        peak = self.peak_layer
         for layer in self.layers:
             bar = "#" * max(1, round(width * layer.alive_bytes / scale))
-            marker = "  <- peak" if layer.index == peak else ""
-            lines.append(f"{layer.index:>3} {layer.kernel:<17} {str(list(layer.out_shape)):<18} {layer.macs:>11,} "
+            marker = "  <- peak" if layer is peak else ""
+            kernel = f"| {layer.kernel if layer.tile_step == 'compute' else layer.tile_step}" if layer.tile_step \
+                else layer.kernel  # "|": a step of the patch loop
+            lines.append(f"{layer.index:>3} {kernel:<17} {str(list(layer.out_shape)):<18} {layer.macs:>11,} "
                          f"{layer.alive_bytes:>9,}  {bar}{marker}")
-        lines.append(f"alive at the peak (layer {peak}): {', '.join(self.peak_layer.alive)}")
+        lines.append(f"alive at the peak (layer {peak.index}): {', '.join(peak.alive)}")
         return "\n".join(lines)
 
     def plot(self, path) -> None:
@@ -96,17 +102,11 @@ def analyze(mod: tvm.IRModule, target: str = "cortex-m7", board: str | None = No
     get_target(target)
     board_info = get_board(board, target)
     compiled = plan_model(mod, BuildOptions(**options))
-    plan, lifetimes = compiled.plan, compiled.lifetimes
-    storage_sizes = {s.name: s for s in lifetimes.arena_storages}
-    layers = []
-    for step, (layer, lowered) in enumerate(zip(lifetimes.layers, compiled.lowered)):
-        alive = [s for s in storage_sizes.values() if s.first <= step <= s.last]
-        alive_bytes = sum(s.size for s in alive) + lowered.scratch_bytes
-        layers.append(LayerMemory(step, layer.kernel, layer.var.name, tuple(layer.in_shapes), layer.out_shape,
-                                  layer.macs, lowered.constant_bytes, lowered.scratch_bytes, alive_bytes,
-                                  tuple(s.name for s in alive)))
+    plan = compiled.plan
+    layers = memory_rows(compiled)
     placements = {b.name: (plan.offset(b.name), b.size, b.first, b.last) for b in plan.buffers}
     io_bytes = sum(io.nbytes for io in compiled.inputs) + sum(io.nbytes for io in compiled.outputs)
     return MemoryReport(board_info.name, target, plan.size, plan.lower_bound, io_bytes,
-                        sum(low.constant_bytes for low in compiled.lowered), plan.planner, tuple(layers),
-                        placements, time.perf_counter() - start)
+                        sum(low.constant_bytes for low in compiled.lowered), estimate_code(target, compiled),
+                        plan.planner, tuple(layers),
+                        placements, time.perf_counter() - start, PatchSummary.of(compiled))

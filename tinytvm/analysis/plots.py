@@ -10,10 +10,10 @@ def plot_report(report, path) -> None:
     from matplotlib.patches import Rectangle
 
     figure, (over_layers, arena) = plt.subplots(1, 2, figsize=(13, 4.5))
-    steps = [layer.index for layer in report.layers]
+    steps = list(range(len(report.layers)))  # one bar per planner step (a patch loop has several)
     over_layers.bar(steps, [layer.alive_bytes / 1024 for layer in report.layers], color="#4c72b0")
     over_layers.axhline(report.arena_bytes / 1024, color="#c44e52", linestyle="--", label="arena")
-    over_layers.set(xlabel="layer", ylabel="kB alive in the arena", title="memory over layers")
+    over_layers.set(xlabel="layer (step)", ylabel="kB alive in the arena", title="memory over layers")
     over_layers.legend()
     for name, (offset, size, first, last) in sorted(report.placements.items()):
         arena.add_patch(Rectangle((first - 0.4, offset / 1024), last - first + 0.8, size / 1024,

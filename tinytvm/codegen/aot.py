@@ -18,6 +18,7 @@ from ..memory.liveness import Lifetimes
 from ..memory.plan import ArenaPlan
 from .c_syntax import C_TYPES, Expr, render_call, render_value
 from .lowering import LoweredLayer, Slot
+from .patch_loop import LoweredStage, StagePointers, emit_loop
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,11 +55,19 @@ def macro_prefix(name: str) -> str:
 def emit_model(name: str, inputs: list[TensorIO], outputs: list[TensorIO], lifetimes: Lifetimes,
                lowered: list[LoweredLayer], plan: ArenaPlan, scratch_names: dict[int, str]) -> GeneratedC:
     pointers = _PointerMap(name, lifetimes, plan)
-    headers = sorted({layer.header for layer in lowered if layer.header.startswith("tinytvm/")})
-    families = sorted({layer.source_family for layer in lowered if layer.source_family})
+    headers = sorted({h for layer in lowered for h in _headers(layer) if h.startswith("tinytvm/")})
+    families = sorted({f for layer in lowered for f in _families(layer) if f})
     header = _header(name, inputs, outputs, plan.size)
     source = _source(name, inputs, outputs, lifetimes, lowered, pointers, scratch_names, headers)
     return GeneratedC(header, source, tuple(headers), tuple(families))
+
+
+def _headers(layer) -> set[str]:
+    return layer.headers if isinstance(layer, LoweredStage) else {layer.header}
+
+
+def _families(layer) -> set[str]:
+    return layer.families if isinstance(layer, LoweredStage) else {layer.source_family}
 
 
 def _signature(name: str, inputs: list[TensorIO], outputs: list[TensorIO]) -> str:
@@ -114,6 +123,12 @@ class _PointerMap:
         offset = self.plan.offset(storage.name) + self.lifetimes.value_offset.get(value_name, 0)
         return self.arena_pointer(offset, c_type)
 
+    def stage(self, step: int, lowered: LoweredStage) -> StagePointers:
+        layer = self.lifetimes.layers[step]
+        buffers = {b.name: self.arena_pointer(self.plan.offset(b.name), "int8_t") for b in lowered.buffers}
+        return StagePointers(self.value(layer.call.args[0].name, "const int8_t"),
+                             self.value(layer.var.name, "int8_t"), buffers)
+
     def arena_pointer(self, offset: int, c_type: str) -> Expr:
         self.arena_used = True
         return Expr(f"({c_type}*)({self.arena} + {offset})")
@@ -132,13 +147,19 @@ def _source(name, inputs, outputs, lifetimes, lowered, pointers: _PointerMap, sc
         lines += [array.render() for array in layer.constants]
         if layer.params is not None:
             lines.append(f"static const {layer.params_type} layer{step}_params = {layer.params.render()};")
+        if isinstance(layer, LoweredStage):
+            lines += [f"static const {sub.params_type} layer{step}_{position}_params = {sub.params.render()};"
+                      for position, sub in enumerate(layer.layers) if sub.params is not None]
         lines.append("")
     lines.append(_signature(name, inputs, outputs) + " {")
     lines += _scratch_checks(lowered)
     for step, layer in enumerate(lowered):
-        call = _call(step, layer, lifetimes.layers[step], pointers, scratch_names)
-        if call:
-            lines.append(f"  {call}")
+        if isinstance(layer, LoweredStage):
+            lines += ["  " + line for line in emit_loop(step, layer, pointers.stage(step, layer), f"l{step}")]
+        else:
+            call = _call(step, layer, lifetimes.layers[step], pointers, scratch_names)
+            if call:
+                lines.append(f"  {call}")
         lines.append(f"  TINYTVM_LAYER_DONE({step});")
     lines += ["  return 0;", "}", ""]
     if pointers.arena_used:  # a model whose every value lives in caller buffers has no arena

@@ -47,6 +47,8 @@ class Artifact:
     inputs: list[TensorIO]
     outputs: list[TensorIO]
     layers: tuple[LayerInfo, ...]
+    #: The patched stage (analysis.patch_summary.PatchSummary), None when every layer runs whole.
+    patch: object = None
 
     # -- figures ----------------------------------------------------------------------------
     @property
@@ -128,6 +130,8 @@ class Artifact:
             "inputs": [dataclasses.asdict(io) for io in self.inputs],
             "outputs": [dataclasses.asdict(io) for io in self.outputs],
             "layers": [dataclasses.asdict(layer) for layer in self.layers],
+            "patch": None if self.patch is None else {**dataclasses.asdict(self.patch),
+                                                      "extra_macs_ratio": self.patch.extra_macs_ratio},
         }
 
     # -- running ----------------------------------------------------------------------------

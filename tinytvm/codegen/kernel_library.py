@@ -10,7 +10,7 @@ SRC_CPP = Path(__file__).resolve().parents[2] / "src_cpp"
 
 #: Kernel family -> its source files (relative to src_cpp/kernels), including shared helpers.
 FAMILY_SOURCES: dict[str, tuple[str, ...]] = {
-    "conv2d": ("conv2d.c", "conv2d_im2col.c", "gemm_s16.c", "requant.c"),
+    "conv2d": ("conv2d.c", "conv2d_im2col.c", "conv2d_pointwise.c", "gemm_s16.c", "requant.c"),
     "depthwise_conv2d": ("depthwise_conv2d.c", "requant.c"),
     "fully_connected": ("fully_connected.c", "gemm_s16.c", "requant.c"),
     "elementwise": ("elementwise.c",),
@@ -23,6 +23,7 @@ FAMILY_SOURCES: dict[str, tuple[str, ...]] = {
     "transpose": ("transpose.c",),
     "pad": ("pad.c",),
     "concat": ("concat.c",),
+    "copy_window": ("copy_window.c",),
 }
 
 

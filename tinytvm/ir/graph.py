@@ -12,6 +12,7 @@ from tvm import relax
 
 from ..errors import TinyTVMError
 from .op import OpRecord, decode, kernel_name
+from .patch_stage import PATCH_GRID_ATTR, PatchStage
 
 
 def tensor_shape(ty: relax.TensorType) -> tuple[int, ...]:
@@ -63,7 +64,7 @@ class Layer:
     """One integer operator application: ``var = record(operands)``."""
 
     var: relax.Var
-    record: OpRecord
+    record: OpRecord | PatchStage
     call: relax.Call
 
     @property
@@ -79,9 +80,14 @@ class Layer:
     def in_shapes(self) -> list[tuple[int, ...]]:
         return [tensor_shape(arg.ty) for arg in self.call.args]
 
-    @property
+    @functools.cached_property
     def activation_inputs(self) -> list[relax.Var]:
         return [arg for arg in self.call.args if isinstance(arg, relax.Var)]
+
+    @functools.cached_property
+    def activation_operands(self) -> tuple[tuple[int, str], ...]:
+        """(argument position, value name) of each activation operand."""
+        return tuple((k, arg.name) for k, arg in enumerate(self.call.args) if isinstance(arg, relax.Var))
 
     @property
     def macs(self) -> int:
@@ -93,14 +99,44 @@ class Layer:
 
     @property
     def weight_bytes(self) -> int:
+        if isinstance(self.record, PatchStage):
+            return self.record.weight_bytes
         return sum(arg.value.numpy().nbytes for arg in self.call.args if isinstance(arg, tvm.ir.Constant))
 
 
 def layers(mod: tvm.IRModule, function: str = "main") -> list[Layer]:
-    """The tinytvm operator bindings of ``function``, in program order."""
+    """The tinytvm operator bindings of ``function``, in program order; a call to a patched stage
+    function is one layer whose record is a :class:`PatchStage`."""
     result = []
     for block in main_function(mod, function).body.blocks:
         for binding in block.bindings:
             if kernel_name(binding.value) is not None:
-                result.append(Layer(binding.var, decode(binding.value), binding.value))
+                result.append(_layer(binding.var, binding.value))
+            elif is_stage_call(mod, binding.value):
+                result.append(Layer(binding.var, stage_record(mod, binding.value), binding.value))
     return result
+
+
+@functools.lru_cache(maxsize=512)
+def _layer(var: relax.Var, call: relax.Call) -> Layer:
+    """One Layer per binding: the passes and the analysis walk the same module several times, and
+    decoding a record or a shape crosses TVM's FFI field by field (bounded: the calls hold weights)."""
+    return Layer(var, decode(call), call)
+
+
+def is_stage_call(mod: tvm.IRModule, expr) -> bool:
+    if not isinstance(expr, relax.Call) or not isinstance(expr.op, tvm.ir.GlobalVar):
+        return False
+    attrs = mod[expr.op].attrs
+    return attrs is not None and PATCH_GRID_ATTR in attrs
+
+
+def stage_record(mod: tvm.IRModule, call: relax.Call) -> PatchStage:
+    """The :class:`PatchStage` a call to a patched stage function runs."""
+    name = call.op.name_hint
+    func = mod[call.op]
+    body = func.body.body
+    if len(func.params) != 1 or not isinstance(body, relax.Var):
+        raise TinyTVMError(f"patched stage '{name}' must take one tensor and return one")
+    grid = tuple(int(v) for v in func.attrs[PATCH_GRID_ATTR])
+    return PatchStage(name, grid, tuple(layers(mod, name)), func.params[0].name, body.name)

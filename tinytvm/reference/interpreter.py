@@ -13,9 +13,10 @@ import tvm
 from tvm import relax
 
 from ..errors import TinyTVMError
-from ..ir.graph import check_inputs, main_function, tensor_dtype, tensor_shape
+from ..ir.graph import is_stage_call, check_inputs, main_function, stage_record, tensor_dtype, tensor_shape
 from ..ir.op import decode, kernel_name
 from .kernels import load_all
+from .patched import run_stage
 
 
 def reference_run(mod: tvm.IRModule, inputs, function: str = "main") -> list[np.ndarray]:
@@ -38,7 +39,11 @@ def _run(mod, inputs, function, record):
     env: dict[relax.Var, np.ndarray] = dict(zip(func.params, inputs))
     for block in func.body.blocks:
         for binding in block.bindings:
-            value = _evaluate(binding.value, env, kernels)
+            if is_stage_call(mod, binding.value):
+                stage = stage_record(mod, binding.value)
+                value = run_stage(stage, _evaluate(binding.value.args[0], env, kernels), kernels)
+            else:
+                value = _evaluate(binding.value, env, kernels)
             env[binding.var] = value
             if record is not None and isinstance(value, np.ndarray):
                 record[binding.var.name] = value

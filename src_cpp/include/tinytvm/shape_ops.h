@@ -56,6 +56,17 @@ typedef struct {
 
 void tinytvm_concat_s8(const tinytvm_concat_params* p, const int8_t* const* inputs, int8_t* output);
 
+/* Copies a rows x cols window of `channels`-channel NHWC pixels between two images of widths
+ * src_w and dst_w, from (src_row, src_col) to (dst_row, dst_col): the tile loads, crops and
+ * stores of patch-based inference.  Rows are contiguous runs of cols * channels bytes. */
+typedef struct {
+  int32_t rows, cols, channels;
+  int32_t src_w, src_row, src_col;
+  int32_t dst_w, dst_row, dst_col;
+} tinytvm_window_params;
+
+void tinytvm_copy_window_s8(const tinytvm_window_params* p, const int8_t* src, int8_t* dst);
+
 #ifdef __cplusplus
 }
 #endif
