@@ -223,3 +223,72 @@ def test_mobilenet_stage_outputs_are_bit_exact():
         patched = PatchBasedInference(split, (3, 2))(mod)
         name = layers(patched)[0].var.name
         assert np.array_equal(trace(patched, x)[name], trace(mod, x)[name])
+
+
+# ------------------------------------------------------------------------------------------------
+# Property: any chain of sliding windows, any grid, is bit-exact tile by tile
+# ------------------------------------------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tinytvm.ir import ops  # noqa: E402
+
+WINDOW = st.tuples(st.sampled_from(["conv2d", "depthwise_conv2d", "max_pool2d", "avg_pool2d"]),
+                   st.integers(1, 5), st.integers(1, 2), st.integers(1, 2), st.integers(0, 2), st.integers(0, 2))
+
+
+def _window_chain(height: int, width: int, channels: int, specs, seed: int) -> tvm.IRModule:
+    rng = np.random.default_rng(seed)
+    builder = relax.BlockBuilder()
+    x = relax.Var("x", relax.TensorType((1, height, width, channels), "int8"))
+    with builder.function("main", [x]):
+        with builder.dataflow():
+            value, shape = x, (1, height, width, channels)
+            for kind, kernel, stride, dilation, before, after in specs:
+                if kind.endswith("pool2d"):
+                    dilation = 1
+                reach = (kernel - 1) * dilation + 1
+                top, bottom = min(before, reach - 1), min(after, reach - 1)
+                out_h = (shape[1] + top + bottom - reach) // stride + 1
+                out_w = (shape[2] + top + bottom - reach) // stride + 1
+                if min(out_h, out_w) < 1:
+                    continue
+                out_c = 3 if kind == "conv2d" else shape[3]
+                common = dict(output_scale=0.1, output_zp=-2, stride=(stride, stride),
+                              padding=(top, top, bottom, bottom), act_min=-128, act_max=127)
+                if kind.endswith("pool2d"):
+                    record = (ops.MaxPool2D if kind == "max_pool2d" else ops.AvgPool2D)(pool=(kernel, kernel),
+                                                                                       **common)
+                    operands = [value]
+                else:
+                    weight_shape = (out_c, kernel, kernel, shape[3]) if kind == "conv2d" else (1, kernel, kernel,
+                                                                                            shape[3])
+                    extra = {} if kind == "conv2d" else {"depth_multiplier": 1}
+                    record = (ops.Conv2D if kind == "conv2d" else ops.DepthwiseConv2D)(
+                        input_zp=5, dilation=(dilation, dilation), **extra, **common)
+                    operands = [value, relax.const(rng.integers(-127, 128, weight_shape, dtype=np.int8)),
+                                relax.const(rng.integers(-300, 300, out_c, dtype=np.int32)),
+                                relax.const(np.full(out_c, 1 << 30, np.int32)),
+                                relax.const(np.full(out_c, -6, np.int32))]
+                shape = (1, out_h, out_w, out_c)
+                value = builder.emit(record.call(operands, relax.TensorType(shape, "int8")))
+            out = builder.emit_output(value)
+        builder.emit_func_output(out)
+    return builder.get()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(4, 19), st.integers(4, 19), st.integers(1, 4), st.lists(WINDOW, min_size=1, max_size=3),
+       st.integers(1, 6), st.integers(1, 6), st.integers(0, 2**16))
+def test_any_window_chain_on_any_grid_is_bit_exact(height, width, channels, specs, rows, cols, seed):
+    mod = _window_chain(height, width, channels, specs, seed)
+    chain = layers(mod)
+    if not chain or split_problem(mod, len(chain)):
+        return
+    _, out_h, out_w, _ = chain[-1].out_shape
+    grid = (min(rows, out_h), min(cols, out_w))
+    if grid == (1, 1):
+        return
+    x = np.random.default_rng(seed).integers(-128, 128, (1, height, width, channels), dtype=np.int8)
+    patched = PatchBasedInference(len(chain), grid)(mod)
+    np.testing.assert_array_equal(tinytvm.reference_run(patched, x)[0], tinytvm.reference_run(mod, x)[0])
