@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 import tvm
 from bitexact import int8_multi_sets
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from oracle import model_io, tflm_run_many
 from tflite_builder import ModelBuilder
 from tvm import relax
@@ -22,6 +24,7 @@ from tvm import relax
 import tinytvm
 from tinytvm.analysis.receptive_field import Span, grid_spans, stage_patches
 from tinytvm.errors import TinyTVMError
+from tinytvm.ir import ops
 from tinytvm.ir.graph import layers
 from tinytvm.ir.network import NetworkBuilder, mobilenet_v2
 from tinytvm.ir.patch_stage import PATCH_GRID_ATTR
@@ -228,11 +231,6 @@ def test_mobilenet_stage_outputs_are_bit_exact():
 # ------------------------------------------------------------------------------------------------
 # Property: any chain of sliding windows, any grid, is bit-exact tile by tile
 # ------------------------------------------------------------------------------------------------
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from tinytvm.ir import ops  # noqa: E402
-
 WINDOW = st.tuples(st.sampled_from(["conv2d", "depthwise_conv2d", "max_pool2d", "avg_pool2d"]),
                    st.integers(1, 5), st.integers(1, 2), st.integers(1, 2), st.integers(0, 2), st.integers(0, 2))
 
