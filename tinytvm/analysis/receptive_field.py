@@ -6,7 +6,7 @@ operator (kernel size, stride, dilation, padding, explicit PAD, element-wise ope
 clipped to the tensor, so each operator runs on a tile with the padding it would see in the
 whole image: zero padding only where the window crosses the image border. A tensor read by
 several operators is computed over the hull of their windows; an operator that needs less
-reads a cropped copy (``Read.crop``). Everything here is integers: no C, no Relax rewriting.
+reads a cropped copy (``Patch.reads``; a crop step of the patch loop). Everything here is integers: no C, no Relax rewriting.
 """
 
 from __future__ import annotations
