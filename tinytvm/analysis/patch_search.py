@@ -95,11 +95,9 @@ def search_patch(mod: tvm.IRModule, options: BuildOptions) -> ModelPlan:
 
 def _alive_per_layer(plan: ModelPlan) -> list[int]:
     """Arena bytes alive at each layer of a per-layer plan (storages and that layer's scratch)."""
-    alive = [low.scratch_bytes for low in plan.lowered] + [0]
-    for storage in plan.lifetimes.arena_storages:
-        for first, last, size in storage.extents:  # a storage may shrink after an in-place step
-            for step in range(first, min(last, len(plan.lowered)) + 1):
-                alive[step] += size
+    alive = plan.lifetimes.alive_bytes()
+    for step, lowered in enumerate(plan.lowered):
+        alive[step] += lowered.scratch_bytes
     return alive
 
 

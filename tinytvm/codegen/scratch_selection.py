@@ -19,10 +19,9 @@ arena shrinks.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections.abc import Callable
 
-from ..memory.buffers import BufferSpec, alias_groups, align_up
+from ..memory.buffers import align_up, alive_profile
 from ..memory.liveness import Lifetimes
 from ..memory.plan import ArenaPlan
 from . import scratch
@@ -44,7 +43,7 @@ def drop_peak_scratch(lifetimes: Lifetimes, lowered: list[LoweredLayer], planned
     plan, scratch_names = planned
     leaner = {step: _leaner(lifetimes, lowered, step, slower) for step in scratch_names}
     switchable = {scratch_names[step] for step, layer in leaner.items() if layer is not None}
-    alive = _alive_bytes([buffer for buffer in plan.buffers if buffer.name not in switchable], alignment)
+    alive = alive_profile([buffer for buffer in plan.buffers if buffer.name not in switchable], alignment)
     bound = max(alive, default=0)
     raising = {buffer.name for buffer in plan.buffers if buffer.name in switchable
                and max(alive[buffer.first:buffer.last + 1], default=0) + align_up(buffer.size, alignment) > bound}
@@ -53,16 +52,6 @@ def drop_peak_scratch(lifetimes: Lifetimes, lowered: list[LoweredLayer], planned
     trial = [leaner[step] if scratch_names.get(step) in raising else layer for step, layer in enumerate(lowered)]
     replanned = replan(trial)
     return (trial, replanned) if replanned[0].size < plan.size else (lowered, planned)
-
-
-def _alive_bytes(buffers: list[BufferSpec], alignment: int) -> list[int]:
-    """Bytes alive at each step, counted like ``memory.buffers.lower_bound`` (its maximum)."""
-    roots = alias_groups(buffers).roots
-    delta = [0] * (max((root.last for root in roots), default=0) + 2)
-    for root in roots:
-        delta[root.first] += align_up(root.size, alignment)
-        delta[root.last + 1] -= align_up(root.size, alignment)
-    return list(itertools.accumulate(delta[:-1]))
 
 
 def _leaner(lifetimes: Lifetimes, lowered: list[LoweredLayer], step: int, slower: bool) -> LoweredLayer | None:

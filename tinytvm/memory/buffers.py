@@ -19,6 +19,7 @@ offset is free for it when every member fits.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Sequence
 
 
@@ -171,26 +172,25 @@ def _check_anchor_groups(roots: Sequence[BufferSpec]) -> None:
                     raise ValueError(f"anchored buffers {a.name} and {b.name} overlap while both are alive")
 
 
-def lower_bound(buffers: Sequence[BufferSpec], alignment: int = 1) -> int:
-    """The largest total of bytes alive at one step: no arena can be smaller.
-
-    An alias group counts once, as one block with its combined lifetime and extent; anchored
-    blocks count like any other block. With ``alignment`` > 1 every block is counted rounded
-    up to it: blocks start at aligned offsets (anchored ones too: their offsets are multiples
-    of the alignment) and the arena size is aligned, so a block of ``s`` bytes always costs
-    ``align_up(s)``.
-    """
-    if not buffers:
-        return 0
-    events: dict[int, int] = {}
+def alive_profile(buffers: Sequence[BufferSpec], alignment: int = 1) -> list[int]:
+    """Bytes alive at each step ``0 .. last``: an alias group counts once, as one block with its
+    combined lifetime and extent; anchored blocks count like any other block; every block is
+    rounded up to ``alignment``."""
     # Anchors do not move bytes between steps: without aliases the blocks are the buffers themselves.
     blocks = buffers if all(b.alias_of is None for b in buffers) else alias_groups(buffers).roots
-    for buffer in blocks:
-        size = align_up(buffer.size, alignment)
-        events[buffer.first] = events.get(buffer.first, 0) + size
-        events[buffer.last + 1] = events.get(buffer.last + 1, 0) - size
-    alive = peak = 0
-    for step in sorted(events):
-        alive += events[step]
-        peak = max(peak, alive)
-    return peak
+    delta = [0] * (max((block.last for block in blocks), default=-1) + 2)
+    for block in blocks:
+        size = align_up(block.size, alignment)
+        delta[block.first] += size
+        delta[block.last + 1] -= size
+    return list(itertools.accumulate(delta[:-1]))
+
+
+def lower_bound(buffers: Sequence[BufferSpec], alignment: int = 1) -> int:
+    """The largest total of bytes alive at one step (:func:`alive_profile`): no arena can be smaller.
+
+    With ``alignment`` > 1 every block is counted rounded up to it: blocks start at aligned
+    offsets (anchored ones too: their offsets are multiples of the alignment) and the arena size
+    is aligned, so a block of ``s`` bytes always costs ``align_up(s)``.
+    """
+    return max(alive_profile(buffers, alignment), default=0)

@@ -69,6 +69,16 @@ class Lifetimes:
     def arena_storages(self) -> list[Storage]:
         return [s for s in self.storages if s.external is None]
 
+    def alive_bytes(self) -> list[int]:
+        """Arena storage bytes alive at each step (and after the last, while the caller reads the
+        outputs); a shrinking storage counts its size at that step. Kernel scratch is not included."""
+        alive = [0] * (len(self.layers) + 1)
+        for storage in self.arena_storages:
+            for first, last, size in storage.extents:
+                for step in range(first, min(last, len(self.layers)) + 1):
+                    alive[step] += size
+        return alive
+
 
 def input_lead(layer: Layer) -> int:
     """Bytes by which an in-place layer's input must start after its output.

@@ -34,7 +34,7 @@ def dying_same_size_inputs(mod: tvm.IRModule, qualifies: Callable[[Layer], bool]
     caller_owned = _views_of_outputs(lifetimes)
     # Values whose storage holds an overlapping (offset) pair: it cannot become a caller's buffer.
     offset_values = {value for s in storages.values() if s.offsets for value in s.values}
-    alive = _alive_bytes(lifetimes)
+    alive = lifetimes.alive_bytes()
     chosen = set()
     # Largest bytes of the storage a value ends up in once the results chosen so far join it
     # (a chain of in-place layers makes one storage; the snapshot above predates the chain).
@@ -63,16 +63,6 @@ def dying_same_size_inputs(mod: tvm.IRModule, qualifies: Callable[[Layer], bool]
         if overlapping:
             offset_values.update((source.name, layer.var.name))
     return chosen
-
-
-def _alive_bytes(lifetimes) -> list[int]:
-    """Arena bytes alive at each step (storages only; kernel scratch is not known here)."""
-    alive = [0] * (len(lifetimes.layers) + 1)
-    for storage in lifetimes.arena_storages:
-        for first, last, size in storage.extents:
-            for step in range(first, min(last, len(lifetimes.layers)) + 1):
-                alive[step] += size
-    return alive
 
 
 def _growth_pays(alive: list[int], first: int, step: int, shift: int, output_bytes: int) -> bool:
