@@ -14,6 +14,7 @@ import dataclasses
 from ..codegen.build import ModelPlan, Timeline
 from ..codegen.patch_loop import LoweredStage, TileStep
 from ..memory.buffers import alias_groups
+from .receptive_field import layer_patched_macs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,8 +69,7 @@ def _tile_row(index: int, step: TileStep, lowered: LoweredStage, alive) -> Layer
     layer = stage.layers[step.position]
     low = lowered.layers[step.position]
     scratch = next((b.size for b in lowered.buffers if b.name.endswith(f".scratch.{step.position}")), 0)
-    macs = layer.macs * sum(p.windows[layer.var.name].pixels for p in stage.patches) \
-        // (layer.out_shape[1] * layer.out_shape[2])
+    macs = layer_patched_macs(layer, stage.patches)
     return LayerMemory(index, layer.kernel, layer.var.name, tuple(layer.in_shapes),
                        _largest_tile(stage, layer.var.name, step), macs, low.constant_bytes, scratch, alive_bytes,
                        names, "compute")

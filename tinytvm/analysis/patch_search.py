@@ -68,7 +68,7 @@ def search_patch(mod: tvm.IRModule, options: BuildOptions) -> ModelPlan:
     layer_list = layers(scheduled)
     candidates = []
     for split in split_candidates(scheduled):
-        found = _grid_candidates(layer_list, split, alive, budget)
+        found = _grid_candidates(scheduled, layer_list, split, alive, budget)
         if not found and candidates:
             break  # deeper stages only widen the receptive fields: every grid is over budget from here on
         candidates += found
@@ -111,11 +111,12 @@ def grids(rows: int, cols: int) -> list[tuple[int, int]]:
     return sorted(found)
 
 
-def _grid_candidates(layer_list: list[Layer], split: int, alive: list[int], budget: float) -> list[_Candidate]:
+def _grid_candidates(mod: tvm.IRModule, layer_list: list[Layer], split: int, alive: list[int],
+                     budget: float) -> list[_Candidate]:
+    from ..transform.patch_based_inference import stage_boundary
     stage = layer_list[:split]
-    produced = {layer.var.name for layer in stage}
-    (source,) = {arg.name for layer in stage for arg in layer.activation_inputs if arg.name not in produced}
-    output = _stage_output(layer_list, split)
+    source_var, output = stage_boundary(mod, split, layer_list)
+    source = source_var.name
     rest_peak = max(alive[split:], default=0)
     stage_macs = sum(layer.macs for layer in stage)
     result = []
@@ -129,9 +130,3 @@ def _grid_candidates(layer_list: list[Layer], split: int, alive: list[int], budg
         result.append(_Candidate(PatchConfig(split, grid), extra, estimate))
     return result
 
-
-def _stage_output(layer_list: list[Layer], split: int) -> Layer:
-    produced = {layer.var.name: layer for layer in layer_list[:split]}
-    used_later = {arg.name for layer in layer_list[split:] for arg in layer.activation_inputs}
-    escaping = [produced[name] for name in produced if name in used_later]
-    return escaping[0] if escaping else layer_list[split - 1]

@@ -163,22 +163,18 @@ def _axis(stage: list[Layer], input_name: str, output_name: str, out: Span, axis
     return spans, reads, padding
 
 
-def tile_shape(layer_or_shape, window: Window) -> tuple[int, int, int, int]:
-    shape = layer_or_shape if isinstance(layer_or_shape, tuple) else layer_or_shape.out_shape
-    return (1, window.rows.size, window.cols.size, shape[3])
+def tile_shape(layer: Layer, window: Window) -> tuple[int, int, int, int]:
+    """The shape of ``layer``'s output tile over ``window``."""
+    return (1, window.rows.size, window.cols.size, layer.out_shape[3])
+
+
+def layer_patched_macs(layer: Layer, patches: list[Patch]) -> int:
+    """MACs of ``layer`` over all patches (recomputed halos included): an operator's MACs are
+    proportional to its output pixels, so a patch costs its share of the whole."""
+    _, height, width, _ = layer.out_shape
+    return layer.macs * sum(patch.windows[layer.var.name].pixels for patch in patches) // (height * width)
 
 
 def patched_macs(stage: list[Layer], patches: list[Patch]) -> int:
-    """MACs of running ``stage`` patch by patch (recomputed halos included): every operator's MACs
-    are proportional to its output pixels, so a patch costs its share of the whole."""
-    total = 0
-    for layer in stage:
-        _, height, width, _ = layer.out_shape
-        pixels = sum(patch.windows[layer.var.name].pixels for patch in patches)
-        total += layer.macs * pixels // (height * width)
-    return total
-
-
-def stage_macs(stage: list[Layer]) -> int:
-    return sum(layer.macs for layer in stage)
-
+    """MACs of running ``stage`` patch by patch."""
+    return sum(layer_patched_macs(layer, patches) for layer in stage)

@@ -60,12 +60,11 @@ def split_problem(mod: tvm.IRModule, split: int, layer_list: list[Layer] | None 
     leading = list(func.body.blocks[0].bindings[:split])
     if [b.var.name for b in leading] != [layer.var.name for layer in stage]:
         return "the stage's operators are not the leading bindings of main's first block"
-    produced = {layer.var.name for layer in stage}
-    outside = {arg.name for layer in stage for arg in layer.activation_inputs if arg.name not in produced}
+    outside = set(_read_from_outside(stage))
     params = {p.name for p in func.params}
     if len(outside) != 1 or not outside <= params:
         return f"the stage must read exactly one model input, it reads {sorted(outside)}"
-    escaping = _escaping(func, split, produced)
+    escaping = _escaping(func, split, {layer.var.name for layer in stage})
     if len(escaping) != 1:
         return f"exactly one stage value may be used after the stage, found {sorted(escaping) or 'none'}"
     (output,) = (layer for layer in stage if layer.var.name in escaping)
@@ -86,10 +85,17 @@ def split_candidates(mod: tvm.IRModule) -> list[int]:
     return candidates
 
 
-def stage_output(mod: tvm.IRModule, split: int) -> Layer:
-    produced = {layer.var.name for layer in layers(mod)[:split]}
-    (name,) = _escaping(main_function(mod), split, produced)
-    return next(layer for layer in layers(mod)[:split] if layer.var.name == name)
+def stage_boundary(mod: tvm.IRModule, split: int, layer_list: list[Layer] | None = None) -> tuple[relax.Var, Layer]:
+    """The model input a legal stage of ``split`` operators reads, and the layer whose value leaves it."""
+    stage = (layers(mod) if layer_list is None else layer_list)[:split]
+    (source,) = _read_from_outside(stage).values()
+    (name,) = _escaping(main_function(mod), split, {layer.var.name for layer in stage})
+    return source, next(layer for layer in stage if layer.var.name == name)
+
+
+def _read_from_outside(stage: list[Layer]) -> dict[str, relax.Var]:
+    produced = {layer.var.name for layer in stage}
+    return {arg.name: arg for layer in stage for arg in layer.activation_inputs if arg.name not in produced}
 
 
 def _escaping(func: relax.Function, split: int, produced: set[str]) -> set[str]:
@@ -115,9 +121,7 @@ def _var_names(expr) -> set[str]:
 def _split(mod: tvm.IRModule, split: int, grid: tuple[int, int]) -> tvm.IRModule:
     func = main_function(mod)
     stage = layers(mod)[:split]
-    output = stage_output(mod, split)
-    (source,) = {arg for layer in stage for arg in layer.activation_inputs
-                 if arg.name not in {s.var.name for s in stage}}
+    source, output = stage_boundary(mod, split, stage)
     stage_patches(stage, source.name, output.var.name, grid)  # raises if the grid does not fit
 
     renamed: dict[str, relax.Var] = {source.name: relax.Var(source.name, source.ty)}
