@@ -17,7 +17,7 @@ from ..ir.graph import tensor_dtype
 from ..memory.liveness import Lifetimes
 from ..memory.plan import ArenaPlan
 from .c_syntax import C_TYPES, Expr, render_call, render_value
-from .lowering import LoweredLayer, Slot
+from .lowering import LoweredLayer, Slot, call_arguments
 from .patch_loop import LoweredStage, StagePointers, emit_loop
 
 
@@ -176,16 +176,14 @@ def _scratch_checks(lowered: list[LoweredLayer]) -> list[str]:
 
 
 def _call(step, lowered: LoweredLayer, layer, pointers: _PointerMap, scratch_names) -> str | None:
-    args: list = [Expr(f"&layer{step}_params")] if lowered.params is not None else []
-    constants = {array.name.rsplit("_", 1)[-1]: array for array in lowered.constants}
-    for slot in lowered.arguments:
-        args.append(_bind(slot, step, layer, pointers, scratch_names, constants))
+    params = [Expr(f"&layer{step}_params")] if lowered.params is not None else []
+    args = params + call_arguments(lowered, lambda slot, _: _bind(slot, step, layer, pointers, scratch_names))
     if lowered.function == "memcpy" and args[0] == args[1]:
         return None  # a view (reshape) whose input and output share storage: nothing to do
     return render_call(lowered.function, args)
 
 
-def _bind(slot: Slot, step, layer, pointers: _PointerMap, scratch_names, constants) -> Expr:
+def _bind(slot: Slot, step, layer, pointers: _PointerMap, scratch_names) -> Expr | None:
     if slot.kind == "input":
         operand = layer.call.args[slot.index]
         return pointers.value(operand.name, C_TYPES[tensor_dtype(operand.ty)])
@@ -197,8 +195,4 @@ def _bind(slot: Slot, step, layer, pointers: _PointerMap, scratch_names, constan
     if slot.kind == "scratch":
         name = scratch_names.get(step)
         return pointers.arena_pointer(pointers.plan.offset(name), "void") if name else Expr("NULL")
-    if slot.kind == "const":
-        return Expr(constants[slot.name].name)
-    if slot.kind == "value":
-        return Expr(slot.name)
-    raise ValueError(f"unknown argument slot {slot}")
+    return None

@@ -25,7 +25,7 @@ from ..ir.patch_stage import PatchStage
 from ..memory.buffers import BufferSpec
 from . import scratch as scratch_mirror
 from .c_syntax import CArray, Expr, render_call
-from .lowering import LoweredLayer, lower_layer
+from .lowering import LoweredLayer, Slot, call_arguments, lower_layer
 
 #: Geometry fields of each step kind, in table order.
 STEP_FIELDS = {
@@ -324,26 +324,22 @@ def _emit_compute(step, tile_step: TileStep, layer: Layer, low: LoweredLayer, g:
         lines += [f"{low.params_type} q = {params_name};", *_overrides(layer, g)]
         args.append(Expr("&q"))
     reads = iter(tile_step.reads)
-    constants = {array.name.rsplit("_", 1)[-1]: array for array in low.constants}
-    channels = layer.out_shape[3]
-    for index, slot in enumerate(low.arguments):
+
+    def tile_pointer(slot: Slot, position: int) -> Expr | None:
         if slot.kind == "input":
-            args.append(pointers.buffer[tile_buffer(prefix, next(reads))])
-        elif slot.kind == "inputs":
-            items = ", ".join(f"{pointers.buffer[tile_buffer(prefix, name)]}"
-                              for name in tile_step.reads)
-            args.append(Expr(f"(const int8_t* const[]){{{items}}}"))
-        elif slot.kind == "output":
-            args.append(pointers.buffer[tile_buffer(prefix, tile_step.writes)])
-        elif slot.kind == "scratch":
-            name = scratch_buffer(prefix, tile_step.position)
-            args.append(pointers.buffer.get(name, Expr("NULL")))
-        elif slot.kind == "const":
-            args.append(Expr(constants[slot.name].name))
-        elif SIZE_ARGUMENT.get(layer.kernel) == index:
-            args.append(Expr(f"{g['out_h']} * {g['out_w']} * {channels}"))
-        else:
-            args.append(Expr(slot.name))
+            return pointers.buffer[tile_buffer(prefix, next(reads))]
+        if slot.kind == "inputs":
+            items = ", ".join(str(pointers.buffer[tile_buffer(prefix, name)]) for name in tile_step.reads)
+            return Expr(f"(const int8_t* const[]){{{items}}}")
+        if slot.kind == "output":
+            return pointers.buffer[tile_buffer(prefix, tile_step.writes)]
+        if slot.kind == "scratch":
+            return pointers.buffer.get(scratch_buffer(prefix, tile_step.position), Expr("NULL"))
+        if SIZE_ARGUMENT.get(layer.kernel) == position:  # the element count of this patch's tile
+            return Expr(f"{g['out_h']} * {g['out_w']} * {layer.out_shape[3]}")
+        return None
+
+    args += call_arguments(low, tile_pointer)
     if low.scratch_function:  # test builds check the Python mirror for every patch
         lines += ["#if defined(TINYTVM_CHECK_SCRATCH)",
                   f"if ({low.scratch_function}(&q) > {scratch_size}u) return -{step + 1};", "#endif"]

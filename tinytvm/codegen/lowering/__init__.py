@@ -13,7 +13,7 @@ from typing import Callable
 
 from ...errors import UnsupportedOperatorError
 from ...ir.graph import Layer
-from ..c_syntax import CArray, CStruct
+from ..c_syntax import CArray, CStruct, Expr
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +41,24 @@ class LoweredLayer:
     @property
     def constant_bytes(self) -> int:
         return sum(array.nbytes for array in self.constants)
+
+
+def call_arguments(lowered: LoweredLayer, pointer: Callable[[Slot, int], Expr | None]) -> list[Expr]:
+    """The kernel call's arguments after the params pointer. ``pointer(slot, position)`` binds the
+    activation, output and scratch slots (and may override any other by returning an expression);
+    constant arrays and literal values bind themselves."""
+    constants = {array.name.rsplit("_", 1)[-1]: array for array in lowered.constants}
+    arguments = []
+    for position, slot in enumerate(lowered.arguments):
+        bound = pointer(slot, position)
+        if bound is None and slot.kind == "const":
+            bound = Expr(constants[slot.name].name)
+        elif bound is None and slot.kind == "value":
+            bound = Expr(slot.name)
+        elif bound is None:
+            raise ValueError(f"argument slot {slot} of {lowered.function} is not bound")
+        arguments.append(bound)
+    return arguments
 
 
 Lowering = Callable[[Layer, str, dict], LoweredLayer]
